@@ -1,0 +1,80 @@
+"""The Litestar app factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.types import ControllerRouterHandler
+
+from api.health import healthz, readyz
+from api.logging import configure_logging
+from api.middleware import request_id_middleware
+from api.problems import handle_exception
+from tendering.platform import Platform, build_platform
+from tendering.settings import Settings, load_settings
+
+
+def _provide_platform(state: State) -> Platform:
+    platform: Platform = state.platform
+    return platform
+
+
+def route_handlers() -> Sequence[ControllerRouterHandler]:
+    """Every route sealbid serves."""
+    return [healthz, readyz]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    platform: Platform | None = None,
+    start_worker: bool | None = None,
+    configure_logs: bool = True,
+) -> Litestar:
+    """Build the sealbid web app.
+
+    ``platform`` may be injected (tests, the demo); otherwise it is built from ``settings`` and closed
+    on shutdown. In the embedded default (no Redis) an in-process worker runs the tasks unless
+    ``start_worker`` is False.
+    """
+    settings = settings or (platform.settings if platform else load_settings())
+    owned = platform is None
+    the_platform = platform or build_platform(settings)
+    if configure_logs:
+        configure_logging(json=settings.environment == "production")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        run_worker = the_platform.tasks.in_process if start_worker is None else start_worker
+        if run_worker:
+            the_platform.tasks.start_worker()
+        try:
+            yield
+        finally:
+            if owned:
+                the_platform.close()
+
+    openapi = OpenAPIConfig(
+        title="sealbid",
+        version="0.1.0",
+        description="Electronic tendering: signed, sealed bids, k-of-n opening and a public transparency log.",
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin()],
+    )
+    exception_handlers: dict[Any, Any] = {Exception: handle_exception}
+    return Litestar(
+        route_handlers=route_handlers(),
+        dependencies={"platform": Provide(_provide_platform, sync_to_thread=False)},
+        state=State({"platform": the_platform}),
+        middleware=[request_id_middleware],
+        exception_handlers=exception_handlers,
+        openapi_config=openapi,
+        lifespan=[lifespan],
+    )

@@ -1,0 +1,105 @@
+"""The ``sealbid`` command line.
+
+Server commands (``serve``, ``worker``, ``db``, ``pki``, ``demo``) import the server stack lazily; the
+client commands (``login``, ``log verify``, and later ``bid``, ``custodian``, ``receipt``) depend only on
+``crypto`` and an HTTP client, so a bidder can run them without a database driver.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from tendering.settings import Settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    from tendering.settings import load_settings
+
+    config: Path | None = ctx.obj.get("config") if ctx.obj else None
+    overrides = {"data_dir": ctx.obj["data_dir"]} if ctx.obj and ctx.obj.get("data_dir") else {}
+    return load_settings(config, **overrides)
+
+
+@click.group()
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="TOML settings file.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="State directory.")
+@click.version_option(package_name="sealbid")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, data_dir: Path | None) -> None:
+    """sealbid: electronic tendering with signed, sealed bids and a public transparency log."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+    ctx.obj["data_dir"] = data_dir
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default from settings).")
+@click.option("--port", default=None, type=int, help="Port (default from settings).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the web server (API, public pages, OpenAPI at /schema)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(ctx)
+    app = create_app(settings)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
+
+
+@main.command()
+@click.option("--threads", default=2, show_default=True, help="Worker threads.")
+@click.pass_context
+def worker(ctx: click.Context, threads: int) -> None:
+    """Run task workers (Dramatiq on Redis) and the outbox relay until interrupted."""
+    from api.logging import configure_logging
+    from tendering.platform import build_platform
+
+    settings = _settings(ctx)
+    configure_logging(json=settings.environment == "production")
+    platform = build_platform(settings)
+    if platform.tasks.in_process:
+        click.echo("note: no redis_url configured; the worker serves the in-process queue only", err=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    platform.tasks.start_worker(threads)
+    click.echo(f"sealbid worker running ({threads} threads); Ctrl-C stops it")
+    try:
+        while not stop.wait(5.0):
+            platform.tasks.relay()
+    finally:
+        platform.close()
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Apply Alembic migrations to the configured database."""
+    from tendering.db import make_engine
+    from tendering.migrations import upgrade
+
+    settings = _settings(ctx)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade(engine, revision)
+    finally:
+        engine.dispose()
+    click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is at {revision}")
+
+
+if __name__ == "__main__":
+    main()

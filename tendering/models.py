@@ -1,0 +1,13 @@
+"""Every model module, imported so that ``metadata`` is complete (for Alembic and ``alembic check``).
+
+Add new model modules here.
+"""
+
+from __future__ import annotations
+
+from tendering import tasks
+from tendering.db import Base
+
+metadata = Base.metadata
+
+__all__ = ["metadata", "tasks"]

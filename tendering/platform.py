@@ -1,0 +1,89 @@
+"""The platform services every domain uses, built once from settings and passed down.
+
+A :class:`Platform` holds the clock, the database engine and session factory, the blob store and the
+task queue. The API app factory, the CLI, the worker and tests each build one; there are no module-level
+singletons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+import dramatiq
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tendering.blobs import BlobStore, FilesystemBlobStore
+from tendering.clock import AcceleratedClock, Clock, SystemClock
+from tendering.db import make_engine, make_session_factory, ping
+from tendering.settings import Settings
+from tendering.tasks import TaskQueue, make_broker, ping_broker
+
+
+@dataclass
+class Platform:
+    """Settings plus the live platform services built from them."""
+
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    blobs: BlobStore
+    broker: dramatiq.Broker
+    tasks: TaskQueue = field(init=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A unit of work: commit on success (then send its tasks), roll back on any exception."""
+        with self.session_factory() as session, session.begin():
+            yield session
+
+    def readiness(self) -> dict[str, str]:
+        """Check database, broker and blob store; the value is "ok" or the failure."""
+        checks: dict[str, str] = {}
+        for name, probe in (
+            ("database", lambda: ping(self.engine)),
+            ("broker", lambda: ping_broker(self.broker)),
+            ("blobs", self.blobs.ping),
+        ):
+            try:
+                probe()
+                checks[name] = "ok"
+            except Exception as exc:  # noqa: BLE001 - a readiness probe reports every failure
+                checks[name] = f"{type(exc).__name__}: {exc}"
+        return checks
+
+    def close(self) -> None:
+        """Stop workers and release connections."""
+        self.tasks.close()
+        self.engine.dispose()
+
+
+def clock_from_settings(settings: Settings) -> Clock:
+    """The system clock, or an accelerated one in a sandbox."""
+    return AcceleratedClock(settings.clock_speed) if settings.clock_speed != 1.0 else SystemClock()
+
+
+def build_platform(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    blobs: BlobStore | None = None,
+    engine: Engine | None = None,
+) -> Platform:
+    """Build the platform services described by ``settings`` (parts may be injected by tests)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = engine or make_engine(settings.effective_database_url)
+    platform = Platform(
+        settings=settings,
+        clock=clock or clock_from_settings(settings),
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        blobs=blobs or FilesystemBlobStore(settings.effective_blob_dir),
+        broker=make_broker(settings.redis_url),
+    )
+    platform.tasks = TaskQueue(platform.broker, platform.session_factory, platform.clock, platform)
+    return platform

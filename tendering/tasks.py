@@ -1,0 +1,222 @@
+"""Background tasks: Dramatiq actors fed through a transactional outbox.
+
+Domain code calls :func:`enqueue` inside its database transaction. That writes an outbox row in the same
+transaction; only when the transaction commits does the :class:`TaskQueue` send the message to the broker
+(a rolled-back transaction sends nothing, a crash between commit and send is repaired by
+:meth:`TaskQueue.relay`, which the worker runs periodically). Delivery is therefore at least once, so
+every task must be idempotent.
+
+With ``redis_url`` set, messages go to Redis and ``sealbid worker`` processes run them. Without it (the
+embedded default) a Dramatiq ``StubBroker`` and an in-process worker thread run them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy import JSON, Integer, String, event, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from tendering.db import Base, UTCDateTime
+from tendering.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from tendering.clock import Clock
+
+log = logging.getLogger(__name__)
+
+QUEUE = "sealbid"
+_PENDING_KEY = "sealbid.outbox.pending"
+
+TaskFunction = Callable[..., None]
+
+
+class OutboxMessage(Base):
+    """A task message written in the transaction that caused it."""
+
+    __tablename__ = "task_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    """A named task function; the first argument it receives is the task context."""
+
+    name: str
+    function: TaskFunction
+    max_retries: int = 5
+
+
+class TaskRegistry:
+    """Declarations of task functions (not bound to any broker until a TaskQueue binds them)."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, TaskDefinition] = {}
+
+    def task(self, name: str, *, max_retries: int = 5) -> Callable[[TaskFunction], TaskFunction]:
+        """Decorator: declare ``function(context, **kwargs)`` as the task ``name``."""
+
+        def register(function: TaskFunction) -> TaskFunction:
+            if name in self._tasks:
+                msg = f"task {name!r} declared twice"
+                raise ValueError(msg)
+            self._tasks[name] = TaskDefinition(name, function, max_retries)
+            return function
+
+        return register
+
+    def __iter__(self) -> Iterable[TaskDefinition]:  # type: ignore[override]
+        return iter(self._tasks.values())
+
+    def names(self) -> set[str]:
+        """All declared task names."""
+        return set(self._tasks)
+
+
+#: The registry every sealbid module declares its tasks in.
+tasks = TaskRegistry()
+
+
+def enqueue(session: Session, actor: str, clock: Clock, **kwargs: Any) -> OutboxMessage:
+    """Schedule ``actor(**kwargs)`` to run after ``session``'s transaction commits."""
+    message = OutboxMessage(actor=actor, payload=kwargs, created_at=clock.now(), sent_at=None)
+    session.add(message)
+    session.flush([message])
+    session.info.setdefault(_PENDING_KEY, []).append(message.id)
+    return message
+
+
+class TaskQueue:
+    """Binds declared tasks to a Dramatiq broker and relays committed outbox messages to it."""
+
+    def __init__(
+        self,
+        broker: dramatiq.Broker,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        context: object,
+        registry: TaskRegistry = tasks,
+    ) -> None:
+        self.broker = broker
+        self.session_factory = session_factory
+        self.clock = clock
+        self.context = context
+        self.in_process = isinstance(broker, StubBroker)
+        self._actors: dict[str, dramatiq.Actor[..., None]] = {}
+        self._worker: dramatiq.Worker | None = None
+        self._lock = threading.Lock()
+        for definition in registry:
+            self._bind(definition)
+        event.listen(session_factory, "after_commit", self._after_commit)
+        event.listen(session_factory, "after_rollback", self._after_rollback)
+
+    def _bind(self, definition: TaskDefinition) -> None:
+        context = self.context
+
+        def run(**kwargs: Any) -> None:
+            definition.function(context, **kwargs)
+
+        run.__name__ = definition.name.replace(".", "_")
+        self._actors[definition.name] = dramatiq.actor(
+            run,
+            actor_name=definition.name,
+            queue_name=QUEUE,
+            broker=self.broker,
+            max_retries=definition.max_retries,
+        )
+
+    # Outbox relay -------------------------------------------------------------------------------
+
+    def _after_commit(self, session: Session) -> None:
+        pending = session.info.pop(_PENDING_KEY, [])
+        if pending:
+            self.send(pending)
+
+    @staticmethod
+    def _after_rollback(session: Session) -> None:
+        session.info.pop(_PENDING_KEY, None)
+
+    def send(self, outbox_ids: list[int]) -> int:
+        """Send the given committed outbox messages (unsent ones only) and mark them sent."""
+        with self._lock, self.session_factory() as session, session.begin():
+            rows = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.sent_at.is_(None))
+            ).all()
+            for row in rows:
+                actor = self._actors.get(row.actor)
+                if actor is None:
+                    log.error("outbox message %s names unknown task %s", row.id, row.actor)
+                    continue
+                actor.send_with_options(kwargs=row.payload, outbox_id=row.id)
+            sent = [row.id for row in rows if row.actor in self._actors]
+            if sent:
+                session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id.in_(sent)).values(sent_at=self.clock.now())
+                )
+            return len(sent)
+
+    def relay(self, older_than: timedelta = timedelta(seconds=30)) -> int:
+        """Send committed messages that were never sent (the process died after commit)."""
+        cutoff = self.clock.now() - older_than
+        with self.session_factory() as session:
+            ids = list(
+                session.scalars(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.sent_at.is_(None), OutboxMessage.created_at <= cutoff
+                    )
+                )
+            )
+        return self.send(ids) if ids else 0
+
+    # Workers ------------------------------------------------------------------------------------
+
+    def start_worker(self, threads: int = 2) -> dramatiq.Worker:
+        """Start a worker in this process (the embedded default, or ``sealbid worker``)."""
+        if self._worker is None:
+            self._worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=100)
+            self._worker.start()
+        return self._worker
+
+    def join(self, timeout_ms: int = 60_000) -> None:
+        """Wait until every queued in-process message has been processed (demo and tests)."""
+        if not isinstance(self.broker, StubBroker):
+            msg = "join() waits for in-process queues only"
+            raise InvalidInput(msg)
+        self.broker.join(QUEUE, timeout=timeout_ms, fail_fast=True)
+        if self._worker is not None:
+            self._worker.join()
+
+    def close(self) -> None:
+        """Stop the worker and detach from the session factory."""
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+        event.remove(self.session_factory, "after_commit", self._after_commit)
+        event.remove(self.session_factory, "after_rollback", self._after_rollback)
+        self.broker.close()
+
+
+def make_broker(redis_url: str | None) -> dramatiq.Broker:
+    """A Redis broker when ``redis_url`` is set, else an in-process stub broker."""
+    broker: dramatiq.Broker = RedisBroker(url=redis_url) if redis_url else StubBroker()
+    broker.declare_queue(QUEUE)
+    return broker
+
+
+def ping_broker(broker: dramatiq.Broker) -> None:
+    """Raise if the broker cannot be reached."""
+    if isinstance(broker, RedisBroker):
+        broker.client.ping()

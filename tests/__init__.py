@@ -1,0 +1,1 @@
+"""sealbid test suite."""
