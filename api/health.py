@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Response, get
 
-from tendering.platform import Platform
+from api.deps import PlatformDep
 
 
 @get("/healthz", tags=["operations"], summary="Liveness: the process answers", sync_to_thread=False)
@@ -16,7 +16,7 @@ def healthz() -> dict[str, str]:
 
 
 @get("/readyz", tags=["operations"], summary="Readiness: database, broker, blob store", sync_to_thread=True)
-def readyz(platform: Platform) -> Response[dict[str, Any]]:
+def readyz(platform: PlatformDep) -> Response[dict[str, Any]]:
     """Answer 200 when every dependency is reachable, else 503 with what failed."""
     checks = platform.readiness()
     ready = all(value == "ok" for value in checks.values())

@@ -83,7 +83,7 @@ def build_platform(
         engine=engine,
         session_factory=make_session_factory(engine),
         blobs=blobs or FilesystemBlobStore(settings.effective_blob_dir),
-        broker=make_broker(settings.redis_url),
+        broker=make_broker(settings.redis_url, settings.redis_namespace),
     )
     platform.tasks = TaskQueue(platform.broker, platform.session_factory, platform.clock, platform)
     return platform

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".sealbid"), description="Where the embedded default keeps state.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
     redis_url: str | None = Field(default=None, description="Redis for Dramatiq; unset = in-process tasks.")
+    redis_namespace: str = Field(default="sealbid", description="Key prefix of Dramatiq's queues in Redis.")
     blob_dir: Path | None = Field(default=None, description="Blob store root; default data_dir/blobs.")
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"

@@ -191,13 +191,18 @@ class TaskQueue:
         return self._worker
 
     def join(self, timeout_ms: int = 60_000) -> None:
-        """Wait until every queued in-process message has been processed (demo and tests)."""
-        if not isinstance(self.broker, StubBroker):
-            msg = "join() waits for in-process queues only"
+        """Wait until every queued message has been processed by this process's worker.
+
+        For the demo and tests; needs :meth:`start_worker` to have been called.
+        """
+        if self._worker is None:
+            msg = "join() needs a running worker in this process"
             raise InvalidInput(msg)
-        self.broker.join(QUEUE, timeout=timeout_ms, fail_fast=True)
-        if self._worker is not None:
-            self._worker.join()
+        if isinstance(self.broker, StubBroker):
+            self.broker.join(QUEUE, timeout=timeout_ms, fail_fast=True)
+        else:
+            self.broker.join(QUEUE, timeout=timeout_ms)
+        self._worker.join()
 
     def close(self) -> None:
         """Stop the worker and detach from the session factory."""
@@ -209,9 +214,9 @@ class TaskQueue:
         self.broker.close()
 
 
-def make_broker(redis_url: str | None) -> dramatiq.Broker:
+def make_broker(redis_url: str | None, namespace: str = "sealbid") -> dramatiq.Broker:
     """A Redis broker when ``redis_url`` is set, else an in-process stub broker."""
-    broker: dramatiq.Broker = RedisBroker(url=redis_url) if redis_url else StubBroker()
+    broker: dramatiq.Broker = RedisBroker(url=redis_url, namespace=namespace) if redis_url else StubBroker()
     broker.declare_queue(QUEUE)
     return broker
 
