@@ -64,7 +64,7 @@ def create_app(
     openapi = OpenAPIConfig(
         title="sealbid",
         version="0.1.0",
-        description="Electronic tendering: signed, sealed bids, k-of-n opening and a public transparency log.",
+        description="Electronic tendering: signed, sealed bids, k-of-n opening, a public transparency log.",
         path="/schema",
         render_plugins=[ScalarRenderPlugin()],
     )

@@ -20,4 +20,6 @@ def readyz(platform: PlatformDep) -> Response[dict[str, Any]]:
     """Answer 200 when every dependency is reachable, else 503 with what failed."""
     checks = platform.readiness()
     ready = all(value == "ok" for value in checks.values())
-    return Response({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+    return Response(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )

@@ -7,6 +7,7 @@ import time
 
 import structlog
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from ulid import ULID
 
@@ -18,7 +19,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
     """ASGI middleware factory that assigns a request id and writes one access-log line."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")

@@ -7,10 +7,9 @@ singletons.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-
 
 import dramatiq
 from sqlalchemy import Engine
@@ -44,11 +43,12 @@ class Platform:
     def readiness(self) -> dict[str, str]:
         """Check database, broker and blob store; the value is "ok" or the failure."""
         checks: dict[str, str] = {}
-        for name, probe in (
-            ("database", lambda: ping(self.engine)),
-            ("broker", lambda: ping_broker(self.broker)),
-            ("blobs", self.blobs.ping),
-        ):
+        probes: dict[str, Callable[[], None]] = {
+            "database": lambda: ping(self.engine),
+            "broker": lambda: ping_broker(self.broker),
+            "blobs": self.blobs.ping,
+        }
+        for name, probe in probes.items():
             try:
                 probe()
                 checks[name] = "ok"

@@ -44,7 +44,9 @@ class Settings(BaseSettings):
 
     # Transparency log
     log_origin: str = "sealbid.local/log"
-    log_signer_key_file: Path | None = Field(default=None, description="C2SP signer key; default in data_dir.")
+    log_signer_key_file: Path | None = Field(
+        default=None, description="C2SP signer key; default in data_dir."
+    )
     log_batch_size: int = Field(default=1000, ge=1, le=100_000)
 
     # PKI and login

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -78,7 +78,7 @@ class TaskRegistry:
 
         return register
 
-    def __iter__(self) -> Iterable[TaskDefinition]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[TaskDefinition]:
         return iter(self._tasks.values())
 
     def names(self) -> set[str]:
@@ -94,7 +94,7 @@ def enqueue(session: Session, actor: str, clock: Clock, **kwargs: Any) -> Outbox
     """Schedule ``actor(**kwargs)`` to run after ``session``'s transaction commits."""
     message = OutboxMessage(actor=actor, payload=kwargs, created_at=clock.now(), sent_at=None)
     session.add(message)
-    session.flush([message])
+    session.flush()
     session.info.setdefault(_PENDING_KEY, []).append(message.id)
     return message
 
@@ -130,13 +130,13 @@ class TaskQueue:
             definition.function(context, **kwargs)
 
         run.__name__ = definition.name.replace(".", "_")
-        self._actors[definition.name] = dramatiq.actor(
-            run,
+        decorate = dramatiq.actor(
             actor_name=definition.name,
             queue_name=QUEUE,
             broker=self.broker,
             max_retries=definition.max_retries,
         )
+        self._actors[definition.name] = decorate(run)
 
     # Outbox relay -------------------------------------------------------------------------------
 
@@ -216,7 +216,8 @@ class TaskQueue:
 
 def make_broker(redis_url: str | None, namespace: str = "sealbid") -> dramatiq.Broker:
     """A Redis broker when ``redis_url`` is set, else an in-process stub broker."""
-    broker: dramatiq.Broker = RedisBroker(url=redis_url, namespace=namespace) if redis_url else StubBroker()
+    broker: dramatiq.Broker
+    broker = RedisBroker(url=redis_url, namespace=namespace) if redis_url else StubBroker()  # type: ignore[no-untyped-call]
     broker.declare_queue(QUEUE)
     return broker
 
