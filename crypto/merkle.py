@@ -21,36 +21,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol, TypeAlias
 
-__all__ = [
-    "EMPTY_ROOT",
-    "HASH_SIZE",
-    "MemoryNodeStore",
-    "MerkleError",
-    "MissingNodeError",
-    "NodeKey",
-    "NodeStore",
-    "ProofVerdict",
-    "Range",
-    "compute_new_nodes",
-    "consistency_proof",
-    "consistency_proof_plan",
-    "frontier_keys",
-    "inclusion_proof",
-    "inclusion_proof_plan",
-    "leaf_hash",
-    "node_hash",
-    "nodes_to_add",
-    "perfect_nodes",
-    "plan_keys",
-    "range_hash",
-    "resolve_plans",
-    "root_from_inclusion_proof",
-    "root_hash",
-    "root_plan",
-    "verify_consistency",
-    "verify_inclusion",
-]
-
 HASH_SIZE: Final = 32
 """Length in bytes of every hash in the tree (SHA-256)."""
 
@@ -370,26 +340,39 @@ class MemoryNodeStore:
 # --- verification (RFC 9162 2.1.3.2 and 2.1.4.2) -----------------------------------------------
 
 
+def _rfc_walk(fn: int, sn: int, count: int) -> list[bool] | str:
+    """The RFC 9162 proof walk shared by 2.1.3.2 (step 4) and 2.1.4.2 (step 6), steps a-c.
+
+    Starting from ``fn``/``sn``, return for each of ``count`` proof hashes whether it is a left
+    sibling ("LSB(fn) is set, or fn is equal to sn"), or the reason the proof has the wrong length.
+    """
+    sides: list[bool] = []
+    for _ in range(count):
+        if sn == 0:
+            return "proof is longer than the tree requires"
+        left = bool(fn & 1) or fn == sn
+        sides.append(left)
+        if left:
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        return "proof is shorter than the tree requires"
+    return sides
+
+
 def _inclusion_root(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes | str:
     """Run RFC 9162 2.1.3.2 steps 1-4; return the computed root, or the failure reason."""
     if index >= size:
         return f"leaf index {index} is not below tree size {size}"
-    fn, sn = index, size - 1
+    sides = _rfc_walk(index, size - 1, len(proof))
+    if isinstance(sides, str):
+        return f"inclusion {sides}"
     r = leaf
-    for p in proof:
-        if sn == 0:
-            return "inclusion proof is longer than the tree requires"
-        if fn & 1 or fn == sn:
-            r = _hash_children(p, r)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = _hash_children(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        return "inclusion proof is shorter than the tree requires"
+    for left, p in zip(sides, proof, strict=True):
+        r = _hash_children(p, r) if left else _hash_children(r, p)
     return r
 
 
@@ -452,22 +435,16 @@ def verify_consistency(
     while fn & 1:
         fn >>= 1
         sn >>= 1
+    sides = _rfc_walk(fn, sn, len(path) - 1)
+    if isinstance(sides, str):
+        return ProofVerdict(False, f"consistency {sides}")
     fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return ProofVerdict(False, "consistency proof is longer than the trees require")
-        if fn & 1 or fn == sn:
+    for left, c in zip(sides, path[1:], strict=True):
+        if left:
             fr = _hash_children(c, fr)
             sr = _hash_children(c, sr)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
         else:
             sr = _hash_children(sr, c)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        return ProofVerdict(False, "consistency proof is shorter than the trees require")
     if fr != root1:
         return ProofVerdict(False, "computed first root does not match root1")
     if sr != root2:
