@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from tendering import tasks
 from tendering.db import Base
+from tendering.translog import models as translog_models
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "tasks"]
+__all__ = ["metadata", "tasks", "translog_models"]

@@ -20,6 +20,7 @@ from tendering.clock import AcceleratedClock, Clock, SystemClock
 from tendering.db import make_engine, make_session_factory, ping
 from tendering.settings import Settings
 from tendering.tasks import TaskQueue, make_broker, ping_broker
+from tendering.translog import TransparencyLog
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Platform:
     blobs: BlobStore
     broker: dramatiq.Broker
     tasks: TaskQueue = field(init=False)
+    translog: TransparencyLog = field(init=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -85,5 +87,6 @@ def build_platform(
         blobs=blobs or FilesystemBlobStore(settings.effective_blob_dir),
         broker=make_broker(settings.redis_url, settings.redis_namespace),
     )
+    platform.translog = TransparencyLog(settings, platform.session_factory, platform.clock)
     platform.tasks = TaskQueue(platform.broker, platform.session_factory, platform.clock, platform)
     return platform
