@@ -1,7 +1,9 @@
 """Strict parsing of certificate input: DER, PEM (one or a chain), cryptography or asn1crypto objects.
 
-Both cryptography and asn1crypto must accept the certificate completely (asn1crypto parses lazily, so
-the whole structure is forced here) -- anything else is :class:`MalformedCertificate`. Text outside
+Both cryptography and asn1crypto must accept the certificate completely -- anything else is
+:class:`MalformedCertificate`. cryptography parses eagerly here; the asn1crypto view (which pyhanko needs)
+costs about a millisecond to force through, so :attr:`ParsedCert.asn1` builds it on first use (a
+validation cache hit never needs it). Text outside
 PEM blocks is ignored as RFC 7468 allows; damaged base64 inside a block is not.
 """
 
@@ -12,6 +14,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final, TypeAlias
 
 from asn1crypto import x509 as asn1_x509
@@ -34,13 +37,22 @@ class MalformedCertificate(ValueError):
 
 @dataclass(frozen=True)
 class ParsedCert:
-    """One certificate in both libraries' representations."""
+    """One certificate, parsed by cryptography; the asn1crypto view is built (and checked) on demand."""
 
     der: bytes
     crypto: x509.Certificate
-    asn1: asn1_x509.Certificate
     fingerprint: str
     """SHA-256 of ``der``, lower-case hex."""
+
+    @cached_property
+    def asn1(self) -> asn1_x509.Certificate:
+        """The asn1crypto certificate, fully parsed; :class:`MalformedCertificate` if it does not parse."""
+        try:
+            asn1_cert = asn1_x509.Certificate.load(self.der, strict=True)
+            _ = asn1_cert.native  # force asn1crypto's lazy parser through every field
+        except (ValueError, TypeError, KeyError) as exc:
+            raise MalformedCertificate(f"certificate does not parse completely: {exc}") from exc
+        return asn1_cert
 
 
 def parse_certificate(data: CertInput) -> ParsedCert:
@@ -102,9 +114,4 @@ def _from_der(der: bytes) -> ParsedCert:
         raise MalformedCertificate(f"not a DER X.509 certificate: {exc}") from exc
     except UnsupportedAlgorithm as exc:
         raise MalformedCertificate(f"unsupported public key algorithm: {exc}") from exc
-    try:
-        asn1_cert = asn1_x509.Certificate.load(der, strict=True)
-        _ = asn1_cert.native  # force asn1crypto's lazy parser through every field
-    except (ValueError, TypeError, KeyError) as exc:
-        raise MalformedCertificate(f"certificate does not parse completely: {exc}") from exc
-    return ParsedCert(der, crypto_cert, asn1_cert, hashlib.sha256(der).hexdigest())
+    return ParsedCert(der, crypto_cert, hashlib.sha256(der).hexdigest())

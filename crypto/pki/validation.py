@@ -258,6 +258,13 @@ class CertificateChecker:
         cached = self._cache_get(key, now)
         if cached is not None:
             return cached
+        try:
+            for item in (parsed, *extra):
+                _ = item.asn1
+        except MalformedCertificate as exc:
+            return CertVerdict(
+                False, VerdictReason.MALFORMED, str(exc), purpose, moment, fingerprint=parsed.fingerprint
+            )
         verdict = await self._validate(parsed, extra, purpose, moment, point_in_time=at is not None)
         if verdict.reason not in (VerdictReason.REVOCATION_UNAVAILABLE, VerdictReason.MALFORMED):
             self._cache_put(key, verdict, now, parsed.crypto.not_valid_after_utc)
@@ -354,7 +361,9 @@ class CertificateChecker:
 
 def _must_parse(cert: CertInput, what: str) -> ParsedCert:
     try:
-        return parse_certificate(cert)
+        parsed = parse_certificate(cert)
+        _ = parsed.asn1
+        return parsed
     except MalformedCertificate as exc:
         raise ValueError(f"configured {what} is not a certificate: {exc}") from exc
 
