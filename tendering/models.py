@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from tendering import tasks
 from tendering.db import Base
+from tendering.identity import models as identity_models
 from tendering.translog import models as translog_models
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "tasks", "translog_models"]
+__all__ = ["identity_models", "metadata", "tasks", "translog_models"]

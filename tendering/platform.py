@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tendering.blobs import BlobStore, FilesystemBlobStore
 from tendering.clock import AcceleratedClock, Clock, SystemClock
 from tendering.db import make_engine, make_session_factory, ping
+from tendering.identity.checker import PlatformCertificateChecker
+from tendering.identity.tokens import TokenService
 from tendering.settings import Settings
 from tendering.tasks import TaskQueue, make_broker, ping_broker
 from tendering.translog import TransparencyLog
@@ -35,6 +37,8 @@ class Platform:
     broker: dramatiq.Broker
     tasks: TaskQueue = field(init=False)
     translog: TransparencyLog = field(init=False)
+    certificates: PlatformCertificateChecker = field(init=False)
+    tokens: TokenService = field(init=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -89,4 +93,11 @@ def build_platform(
     )
     platform.translog = TransparencyLog(settings, platform.session_factory, platform.clock)
     platform.tasks = TaskQueue(platform.broker, platform.session_factory, platform.clock, platform)
+    platform.certificates = PlatformCertificateChecker(settings, platform.clock.now)
+    platform.tokens = TokenService(
+        settings.effective_token_secret_file,
+        issuer=settings.public_url,
+        ttl_seconds=settings.token_ttl_seconds,
+        create_secret=settings.environment != "production",
+    )
     return platform
