@@ -13,8 +13,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ControllerRouterHandler
 
+from api.auth import public_routes
+from api.devpki import DevPkiController
 from api.health import healthz, readyz
+from api.identities import IdentityAdminController
 from api.logging import configure_logging
+from api.login import LoginController
 from api.middleware import request_id_middleware
 from api.problems import handle_exception
 from tendering.platform import Platform, build_platform
@@ -28,7 +32,7 @@ def _provide_platform(state: State) -> Platform:
 
 def route_handlers() -> Sequence[ControllerRouterHandler]:
     """Every route sealbid serves."""
-    return [healthz, readyz]
+    return [public_routes(healthz, readyz), LoginController, IdentityAdminController, DevPkiController]
 
 
 def create_app(
