@@ -101,5 +101,14 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is at {revision}")
 
 
+from api.client.login_commands import login  # noqa: E402 - command groups are registered last
+from api.identity_commands import identity  # noqa: E402
+from api.pki_commands import pki  # noqa: E402
+
+main.add_command(login)
+main.add_command(pki)
+main.add_command(identity)
+
+
 if __name__ == "__main__":
     main()

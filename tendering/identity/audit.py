@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import structlog
 from sqlalchemy.orm import Session
 
 from tendering.translog.entries import LogActor, LogEvent
@@ -25,8 +24,6 @@ from tendering.translog.entries import LogActor, LogEvent
 if TYPE_CHECKING:
     from tendering.platform import Platform
     from tendering.translog import TransparencyLog
-
-_log = structlog.get_logger("sealbid.identity")
 
 #: Actor roles whose operator is named in clear in public entries.
 PUBLIC_ACTOR_ROLES: Final = frozenset({"admin", "console", "system"})
@@ -106,7 +103,6 @@ class TranslogAuditTrail:
             public=actor.role in PUBLIC_ACTOR_ROLES,
         )
         self.log.submit(session, LogEvent(type=event_type, actor=log_actor, data=data))
-        _log.debug("identity event", **event_document(event_type, actor, when, data))
 
 
 def audit_for(platform: Platform) -> AuditTrail:

@@ -10,6 +10,7 @@ clock's start time; each test gets a fresh revocation authority.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -81,10 +82,16 @@ def identity_spec() -> PkiSpec:
     return replace(spec, roots=(replace(root, children=(issuing,)),))
 
 
+@functools.cache
+def identity_pki() -> BuiltPki:
+    """The identity test PKI, built once per process (also used by tests/client)."""
+    return build_pki(identity_spec())
+
+
 @pytest.fixture(scope="session")
 def test_pki() -> BuiltPki:
-    """The identity test PKI (built once)."""
-    return build_pki(identity_spec())
+    """The identity test PKI."""
+    return identity_pki()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""Client tools for bidders, custodians and monitors: need only ``crypto``, ``cryptography`` and ``httpx``."""
