@@ -21,6 +21,7 @@ from api.logging import configure_logging
 from api.login import LoginController
 from api.middleware import request_id_middleware
 from api.problems import handle_exception
+from api.translog import TranslogController
 from tendering.platform import Platform, build_platform
 from tendering.settings import Settings, load_settings
 
@@ -32,7 +33,13 @@ def _provide_platform(state: State) -> Platform:
 
 def route_handlers() -> Sequence[ControllerRouterHandler]:
     """Every route sealbid serves."""
-    return [public_routes(healthz, readyz), LoginController, IdentityAdminController, DevPkiController]
+    return [
+        public_routes(healthz, readyz),
+        LoginController,
+        IdentityAdminController,
+        DevPkiController,
+        TranslogController,
+    ]
 
 
 def create_app(

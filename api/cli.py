@@ -74,6 +74,7 @@ def worker(ctx: click.Context, threads: int) -> None:
     try:
         while not stop.wait(5.0):
             platform.tasks.relay()
+            platform.translog.sequence()  # safety net; the outbox task normally does it at once
     finally:
         platform.close()
 
@@ -100,6 +101,10 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
         engine.dispose()
     click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is at {revision}")
 
+
+from api.client.log_commands import log  # noqa: E402 - client command groups are registered last
+
+main.add_command(log)
 
 from api.client.login_commands import login  # noqa: E402 - command groups are registered last
 from api.identity_commands import identity  # noqa: E402

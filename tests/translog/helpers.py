@@ -46,3 +46,9 @@ def memory_tree(entries: list[bytes]) -> MemoryNodeStore:
     for entry in entries:
         store.append_entries([entry])
     return store
+
+
+def submit_batch(platform: Platform, count: int, start: int = 0) -> None:
+    """Submit ``count`` events in one committed transaction."""
+    with platform.transaction() as session:
+        platform.translog.submit_many(session, [bid_event(n) for n in range(start, start + count)])
