@@ -47,6 +47,9 @@ from tendering.identity.tokens import TokenClaims
 if TYPE_CHECKING:
     from tendering.platform import Platform
 
+#: Most intermediate certificates a login request may carry.
+MAX_CHAIN = 8
+
 
 @dataclass(frozen=True)
 class LoginRequest:
@@ -87,6 +90,8 @@ def login(platform: Platform, request: LoginRequest, *, address: str | None = No
     settings = platform.settings
     now = platform.clock.now()
     challenge_id = parse_challenge_id(request.challenge_id)
+    if len(request.chain) > MAX_CHAIN:
+        raise InvalidInput(f"at most {MAX_CHAIN} chain certificates are accepted", code="chain-too-long")
     with platform.transaction() as session:
         challenge = consume_challenge(session, challenge_id, now=now)
     fingerprint = fingerprint_of(request.certificate)
