@@ -191,3 +191,15 @@ def test_token_cache_is_per_server(state_dir: Path) -> None:
     assert load_token("http://A.example/")["token"] == "A"  # type: ignore[index]
     assert load_token("http://b.example:8080")["token"] == "B"  # type: ignore[index]
     assert load_token("http://c.example") is None
+
+
+def test_authorised_client_uses_the_cached_token_or_asks_to_log_in(state_dir: Path) -> None:
+    from api.client.http import authorised_client
+
+    with pytest.raises(ClientError, match="run: sealbid login"):
+        authorised_client("http://a.example")
+    later = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    save_token("http://a.example", {"token": "T0K", "expires_at": later})
+    with authorised_client("http://a.example/") as client:
+        assert client.headers["Authorization"] == "Bearer T0K"
+        assert str(client.base_url) == "http://a.example"
