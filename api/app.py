@@ -88,4 +88,5 @@ def create_app(
         exception_handlers=exception_handlers,
         openapi_config=openapi,
         lifespan=[lifespan],
+        logging_config=None,
     )

@@ -115,5 +115,24 @@ main.add_command(pki)
 main.add_command(identity)
 
 
+@main.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".sealbid/demo"),
+    show_default=True,
+    help="Demo state directory (replaced on every run).",
+)
+def demo(directory: Path) -> None:
+    """Run everything that exists end to end on the embedded default and say what it did."""
+    from api.demo import DemoFailed, run_demo
+
+    try:
+        run_demo(directory, click.echo)
+    except DemoFailed as exc:
+        raise click.ClickException(f"demo failed: {exc}") from None
+
+
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,9 +13,11 @@ from litestar import Litestar
 
 
 @contextmanager
-def serve_in_thread(app: Litestar, host: str = "127.0.0.1", timeout: float = 30.0) -> Iterator[str]:
-    """Run ``app`` with uvicorn on a free port of ``host``; yield its base URL; stop it on exit."""
-    config = uvicorn.Config(app, host=host, port=0, log_config=None, access_log=False, lifespan="on")
+def serve_in_thread(
+    app: Litestar, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0
+) -> Iterator[str]:
+    """Run ``app`` with uvicorn on ``host:port`` (0 = any free port); yield its base URL; stop it on exit."""
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="sealbid-server", daemon=True)
     thread.start()
@@ -30,3 +33,11 @@ def serve_in_thread(app: Litestar, host: str = "127.0.0.1", timeout: float = 30.
     finally:
         server.should_exit = True
         thread.join(timeout)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that is free on ``host`` right now (for a server whose public URL must be known first)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port

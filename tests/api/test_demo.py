@@ -1,0 +1,35 @@
+"""`sealbid demo` end to end on the embedded default: it must do what it says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.demo import DemoFailed, run_demo
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    lines: list[str] = []
+    result = run_demo(tmp_path / "demo", lines.append)
+    # Every signing participant of the dev PKI logged in with the roles it was registered with.
+    assert result.logins["tenderer-1-sign"] == ("tenderer",)
+    assert result.logins["admin-sign"] == ("admin",)
+    assert result.logins["custodian-3-sign"] == ("custodian",)
+    assert len(result.logins) == 19
+    assert "certificate-wrong-key-usage" in result.refusals["encryption certificate"]
+    assert "refusing to sign" in result.refusals["wrong audience"]
+    # The log grew between the two monitor runs, and the rewrite was caught.
+    first, second = result.log_sizes
+    assert second > first > 0
+    assert "rewrote history: entry 1" in result.tamper_detected
+    assert lines[-1].startswith("Done:")
+
+
+def test_demo_refuses_to_wipe_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "data.txt").write_text("keep me")
+    with pytest.raises(DemoFailed, match="not a sealbid demo directory"):
+        run_demo(precious, lambda _line: None)
+    assert (precious / "data.txt").read_text() == "keep me"
