@@ -1,0 +1,173 @@
+"""Parsing SignedData incrementally: the encapsulated content is hashed (and optionally copied out) as
+it streams past; everything else (algorithms, certificates, SignerInfos) is read under size caps.
+
+DER and BER are accepted (openssl ``-stream`` writes indefinite lengths and a constructed eContent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from asn1crypto import cms, core
+from asn1crypto import x509 as asn1_x509
+
+from crypto.cms.asn1 import ID_SIGNED_DATA
+from crypto.cms.errors import ASN1_PARSE_ERRORS, LimitExceeded, MalformedCms, UnsupportedCms
+from crypto.cms.stream import (
+    CONTEXT,
+    TAG_INTEGER,
+    TAG_OCTET_STRING,
+    TAG_OID,
+    TAG_SEQUENCE,
+    TAG_SET,
+    UNIVERSAL,
+    BerReader,
+    Limits,
+)
+
+__all__ = ["MAX_CERTIFICATES", "ParsedSignedData", "read_signed_data"]
+
+MAX_CERTIFICATES = 64
+MAX_SIGNERS = 16
+MAX_DIGEST_ALGORITHMS = 8
+HASHABLE = ("sha256", "sha384", "sha512")
+
+
+@dataclass(frozen=True)
+class ParsedSignedData:
+    """The parts of a SignedData a verifier needs; ``digests`` are of the eContent, by algorithm."""
+
+    version: int
+    digest_algorithms: tuple[str, ...]
+    content_type: str
+    content_present: bool
+    content_size: int | None
+    certificates: tuple[asn1_x509.Certificate, ...]
+    signer_infos: cms.SignerInfos
+    digests: dict[str, bytes] = field(default_factory=dict)
+
+
+def _oid(reader: BerReader, what: str) -> str:
+    header = reader.expect(UNIVERSAL, TAG_OID, constructed=False, what=what)
+    raw = header.raw + reader.read_primitive(header, cap=128, what=what)
+    try:
+        return str(core.ObjectIdentifier.load(raw, strict=True).dotted)
+    except ASN1_PARSE_ERRORS as exc:
+        raise MalformedCms(f"{what}: bad OBJECT IDENTIFIER ({exc})") from None
+
+
+def _load(spec: type[core.Asn1Value], der: bytes, what: str, *, deep: bool = True) -> core.Asn1Value:
+    """Load and (if ``deep``) fully parse under our error handling; asn1crypto is lazy otherwise."""
+    try:
+        value = spec.load(der, strict=True)
+        if deep:
+            value.native  # noqa: B018
+    except ASN1_PARSE_ERRORS as exc:
+        raise MalformedCms(f"{what} does not parse: {exc}") from None
+    return value
+
+
+def _read_content(
+    reader: BerReader, hashers: dict[str, Any], sink: BinaryIO | None
+) -> tuple[str, int | None]:
+    """encapContentInfo: (eContentType, eContent size or ``None`` when detached)."""
+    reader.enter(reader.expect(UNIVERSAL, TAG_SEQUENCE, constructed=True, what="encapContentInfo"))
+    content_type = _oid(reader, "eContentType")
+    econtent = reader.next_child()
+    if econtent is None:
+        return content_type, None
+    if not econtent.is_(CONTEXT, 0, constructed=True):
+        raise MalformedCms(f"expected eContent [0], found {econtent.describe()}")
+    reader.enter(econtent)
+    octets = reader.expect(UNIVERSAL, TAG_OCTET_STRING, what="eContent OCTET STRING")
+    size = 0
+    for chunk in reader.octet_chunks(octets, what="eContent"):
+        size += len(chunk)
+        for h in hashers.values():
+            h.update(chunk)
+        if sink is not None:
+            sink.write(chunk)
+    reader.leave("eContent [0]")
+    reader.leave("encapContentInfo")
+    return content_type, size
+
+
+def _read_certificates_and_signers(
+    reader: BerReader,
+) -> tuple[tuple[asn1_x509.Certificate, ...], cms.SignerInfos]:
+    header = reader.next_child()
+    certificates: tuple[asn1_x509.Certificate, ...] = ()
+    if header is not None and header.is_(CONTEXT, 0, constructed=True):
+        der = reader.read_element(header, what="certificates")
+        cert_set = _load(cms.CertificateSet, b"\x31" + der[1:], "certificates")
+        if len(cert_set) > MAX_CERTIFICATES:
+            raise LimitExceeded("too many certificates")
+        certificates = tuple(c.chosen for c in cert_set if c.name == "certificate")
+        header = reader.next_child()
+    if header is not None and header.is_(CONTEXT, 1, constructed=True):
+        reader.read_element(header, what="crls")  # size-capped, otherwise ignored
+        header = reader.next_child()
+    if header is None or not header.is_(UNIVERSAL, TAG_SET, constructed=True):
+        raise MalformedCms("signerInfos (a SET) is missing")
+    # Not parsed deeply: a broken time-stamp token in the unsigned attributes must give a verdict,
+    # not a parse error; check_signer parses what it uses under its own error handling.
+    der = reader.read_element(header, what="signerInfos")
+    signer_infos = _load(cms.SignerInfos, der, "signerInfos", deep=False)
+    try:
+        count = len(signer_infos)
+    except ASN1_PARSE_ERRORS as exc:
+        raise MalformedCms(f"signerInfos does not parse: {exc}") from None
+    if count > MAX_SIGNERS:
+        raise LimitExceeded("too many signers")
+    return certificates, signer_infos
+
+
+def read_signed_data(
+    stream: BinaryIO, *, limits: Limits | None = None, content_sink: BinaryIO | None = None
+) -> ParsedSignedData:
+    """Parse a ContentInfo/SignedData from ``stream``, hashing the eContent with every listed SHA-2.
+
+    ``content_sink`` receives the eContent bytes as they pass (unverified until the caller has a
+    verdict). Raises :class:`MalformedCms`, :class:`LimitExceeded` or :class:`UnsupportedCms`.
+    """
+    reader = BerReader(stream, limits)
+    ci = reader.read_header()
+    if not ci.is_(UNIVERSAL, TAG_SEQUENCE, constructed=True):
+        raise MalformedCms(f"not a ContentInfo: expected a SEQUENCE, found {ci.describe()}")
+    reader.enter(ci)
+    outer_type = _oid(reader, "ContentInfo contentType")
+    if outer_type != ID_SIGNED_DATA:
+        raise UnsupportedCms(f"not a SignedData (content type {outer_type})")
+    reader.enter(reader.expect(CONTEXT, 0, constructed=True, what="ContentInfo content [0]"))
+    reader.enter(reader.expect(UNIVERSAL, TAG_SEQUENCE, constructed=True, what="SignedData"))
+    version_h = reader.expect(UNIVERSAL, TAG_INTEGER, constructed=False, what="version")
+    version_raw = reader.read_primitive(version_h, cap=4, what="version")
+    version = int.from_bytes(version_raw, "big", signed=True) if version_raw else -1
+    if not 1 <= version <= 5:
+        raise MalformedCms(f"SignedData version {version} is not 1..5")
+    algs_h = reader.expect(UNIVERSAL, TAG_SET, constructed=True, what="digestAlgorithms")
+    algs_der = reader.read_element(algs_h, cap=4096, what="digestAlgorithms")
+    algs = _load(cms.DigestAlgorithms, algs_der, "digestAlgorithms")
+    if len(algs) > MAX_DIGEST_ALGORITHMS:
+        raise LimitExceeded("too many digest algorithms")
+    names = tuple(str(a["algorithm"].native) for a in algs)
+    hashers = {n: hashlib.new(n) for n in dict.fromkeys(names) if n in HASHABLE}
+    content_type, size = _read_content(reader, hashers, content_sink)
+    certificates, signer_infos = _read_certificates_and_signers(reader)
+    reader.leave("SignedData")
+    reader.leave("ContentInfo content [0]")
+    reader.leave("ContentInfo")
+    if not reader.at_eof():
+        raise MalformedCms(f"trailing data after the SignedData at offset {reader.position}")
+    return ParsedSignedData(
+        version=version,
+        digest_algorithms=names,
+        content_type=content_type,
+        content_present=size is not None,
+        content_size=size,
+        certificates=certificates,
+        signer_infos=signer_infos,
+        digests={n: h.digest() for n, h in hashers.items()} if size is not None else {},
+    )
