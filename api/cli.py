@@ -10,20 +10,10 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    from tendering.settings import Settings
-
-
-def _settings(ctx: click.Context) -> Settings:
-    from tendering.settings import load_settings
-
-    config: Path | None = ctx.obj.get("config") if ctx.obj else None
-    overrides = {"data_dir": ctx.obj["data_dir"]} if ctx.obj and ctx.obj.get("data_dir") else {}
-    return load_settings(config, **overrides)
+from api.cli_settings import settings_from
 
 
 @click.group()
@@ -48,7 +38,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     from api.app import create_app
 
-    settings = _settings(ctx)
+    settings = settings_from(ctx)
     app = create_app(settings)
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
 
@@ -61,7 +51,7 @@ def worker(ctx: click.Context, threads: int) -> None:
     from api.logging import configure_logging
     from tendering.platform import build_platform
 
-    settings = _settings(ctx)
+    settings = settings_from(ctx)
     configure_logging(json=settings.environment == "production")
     platform = build_platform(settings)
     if platform.tasks.in_process:
@@ -92,7 +82,7 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     from tendering.db import make_engine
     from tendering.migrations import upgrade
 
-    settings = _settings(ctx)
+    settings = settings_from(ctx)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
     try:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from api.pki_commands import settings_from
+from api.cli_settings import settings_from
 
 if TYPE_CHECKING:
     from tendering.identity.registry import IdentitySummary

@@ -6,21 +6,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    from tendering.settings import Settings
-
-
-def settings_from(ctx: click.Context) -> Settings:
-    """Settings as the top-level ``sealbid`` options (``--config``, ``--data-dir``) describe them."""
-    from tendering.settings import load_settings
-
-    obj = ctx.find_root().obj or {}
-    overrides = {"data_dir": obj["data_dir"]} if obj.get("data_dir") else {}
-    return load_settings(obj.get("config"), **overrides)
+from api.cli_settings import settings_from
 
 
 @click.group("pki")
