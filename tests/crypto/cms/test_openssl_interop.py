@@ -183,12 +183,17 @@ def test_openssl_rejects_our_signature_over_other_content(pki: Pki, tmp_path: Pa
 
 
 @pytest.mark.parametrize("case", list(SIGNERS))
-@pytest.mark.parametrize("mode", ["detached", "attached", "attached-stream"])
+@pytest.mark.parametrize("mode", ["detached", "detached-noattr", "attached", "attached-stream"])
 def test_we_verify_openssl_signatures(pki: Pki, tmp_path: Path, case: str, mode: str) -> None:
     _, cred = _signer(pki, case)
     content = tmp_path / "c.bin"
     content.write_bytes(CONTENT)
-    options = {"detached": [], "attached": ["-nodetach"], "attached-stream": ["-nodetach", "-stream"]}[mode]
+    options = {
+        "detached": [],
+        "detached-noattr": ["-noattr"],  # no signed attributes: the signature is over the content digest
+        "attached": ["-nodetach"],
+        "attached-stream": ["-nodetach", "-stream"],
+    }[mode]
     if SIGNERS[case][1]:
         if mode == "attached-stream":
             pytest.skip("openssl 3.0 fails to stream-sign with RSASSA-PSS (illegal zero content)")
@@ -197,13 +202,15 @@ def test_we_verify_openssl_signatures(pki: Pki, tmp_path: Path, case: str, mode:
         "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER", "-in", content,
         "-signer", cred.cert_path, "-inkey", cred.key_path, "-certfile", pki.intermediate.cert_path, *options,
     )  # fmt: skip
-    verdict = verify_signed(signature, detached_content=CONTENT if mode == "detached" else None)
+    detached = mode.startswith("detached")
+    verdict = verify_signed(signature, detached_content=CONTENT if detached else None)
     assert verdict.ok and verdict.intact, verdict.reasons
     assert verdict.signer_certificate == cred.cert
-    assert verdict.signing_time is not None
+    assert (verdict.signing_time is None) == (mode == "detached-noattr")
     assert verdict.content_size == len(CONTENT)
-    tampered = verify_signed(signature, detached_content=CONTENT[:-1]) if mode == "detached" else None
-    assert tampered is None or not tampered.ok
+    if detached:
+        tampered = verify_signed(signature, detached_content=CONTENT[:-1])
+        assert not tampered.ok and not tampered.intact
 
 
 def test_asn1crypto_agrees_with_our_attached_structure(pki: Pki) -> None:
