@@ -19,6 +19,7 @@ confidential, so that duty stays with the caller.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import uuid
@@ -97,36 +98,58 @@ def actor_commitment(salt: bytes, operator: str | None, address: str | None) -> 
     """Hex SHA-256 over the domain tag, the salt and the canonical JSON of operator and address."""
     if len(salt) != SALT_BYTES:
         raise InvalidInput(f"commitment salt must be {SALT_BYTES} bytes")
-    opening = rfc8785.dumps({"address": address, "operator": operator})
+    opening = canonical_json({"address": address, "operator": operator})
     return hashlib.sha256(ACTOR_DOMAIN + salt + opening).hexdigest()
 
 
-def _check_value(value: Any, path: str, depth: int) -> None:
+def _plain(value: Any, path: str, depth: int, wide_keys: list[str]) -> Any:
+    """Check that ``value`` is plain JSON for a log entry and return it as dicts, lists and scalars.
+
+    Keys with characters outside the Basic Multilingual Plane are collected in ``wide_keys``.
+    """
     if depth > MAX_DEPTH:
         raise InvalidInput(f"log entry data nests deeper than {MAX_DEPTH} at {path}")
     if value is None or isinstance(value, bool | str):
-        return
+        return value
     if isinstance(value, int):
         if abs(value) > _MAX_SAFE_INT:
             raise InvalidInput(f"log entry data {path}: integer outside +-(2**53-1); pass it as a string")
-        return
+        return int(value)
     if isinstance(value, float):
         raise InvalidInput(
             f"log entry data {path}: floats are not allowed; pass counts as ints, amounts as strings"
         )
     if isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            _check_value(item, f"{path}[{i}]", depth + 1)
-        return
+        return [_plain(item, f"{path}[{i}]", depth + 1, wide_keys) for i, item in enumerate(value)]
     if isinstance(value, Mapping):
+        out = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidInput(f"log entry data {path}: object keys must be strings")
-            _check_value(item, f"{path}.{key}", depth + 1)
-        return
+            if key and max(key) > "\uffff":
+                wide_keys.append(key)
+            out[key] = _plain(item, f"{path}.{key}", depth + 1, wide_keys)
+        return out
     raise InvalidInput(
         f"log entry data {path}: {type(value).__name__} is not a JSON value; pass hashes as hex strings"
     )
+
+
+def canonical_json(document: Any, *, reference: bool = False) -> bytes:
+    """The RFC 8785 bytes of ``document``, checked by :func:`_plain` to hold only plain JSON values.
+
+    For str, int (|n| <= 2**53 - 1), bool, None, lists and dicts, Python's ``json`` with sorted keys,
+    no whitespace and no ASCII escaping gives exactly the RFC 8785 form (same escapes, lower-case
+    ``\\u00xx``, integers in decimal), except that RFC 8785 sorts keys by UTF-16 code units and Python
+    by code points; the two orders differ only for keys outside the Basic Multilingual Plane. Those
+    documents (``reference=True``) go through the ``rfc8785`` package, which the tests compare against.
+    """
+    try:
+        if reference:
+            return bytes(rfc8785.dumps(document))
+        return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    except (TypeError, ValueError) as exc:  # lone surrogates (UnicodeEncodeError), integer domain, non-JSON
+        raise InvalidInput(f"log entry cannot be canonicalised: {exc}") from exc
 
 
 def _check_event(event: LogEvent) -> None:
@@ -135,7 +158,10 @@ def _check_event(event: LogEvent) -> None:
             f"log entry type {event.type!r} is not a dotted lower-case name like 'bid.submitted'"
         )
     actor = event.actor
-    if not _ROLE.fullmatch(actor.role):
+    for what, text in (("operator", actor.operator), ("network address", actor.address)):
+        if text is not None and not isinstance(text, str):
+            raise InvalidInput(f"actor {what} must be a string (an opaque id), not {type(text).__name__}")
+    if not isinstance(actor.role, str) or not _ROLE.fullmatch(actor.role):
         raise InvalidInput(f"actor role {actor.role!r} is not a role name")
     if actor.public and actor.role not in PUBLIC_ROLES:
         raise InvalidInput(f"the operator of role {actor.role!r} may never be named in the public log")
@@ -145,12 +171,13 @@ def _check_event(event: LogEvent) -> None:
         raise InvalidInput("actor network address is longer than 100 characters")
     if not isinstance(event.data, Mapping):
         raise InvalidInput("log entry data must be an object")
-    _check_value(event.data, "data", 0)
 
 
 def prepare_entry(event: LogEvent, when: datetime, salt: bytes | None = None) -> PreparedEntry:
     """Validate ``event`` and build its canonical entry bytes with a fresh actor commitment."""
     _check_event(event)
+    wide_keys: list[str] = []
+    data = _plain(event.data, "data", 0, wide_keys)
     salt = salt if salt is not None else secrets.token_bytes(SALT_BYTES)
     actor = event.actor
     public_actor: dict[str, Any] = {
@@ -165,12 +192,9 @@ def prepare_entry(event: LogEvent, when: datetime, salt: bytes | None = None) ->
         "time": format_time(when),
         "tender": str(event.tender) if event.tender is not None else None,
         "actor": public_actor,
-        "data": dict(event.data),
+        "data": data,
     }
-    try:
-        entry = rfc8785.dumps(document)
-    except ValueError as exc:  # rfc8785.CanonicalizationError: lone surrogates, integer domain
-        raise InvalidInput(f"log entry cannot be canonicalised: {exc}") from exc
+    entry = canonical_json(document, reference=bool(wide_keys))
     if len(entry) > MAX_ENTRY_BYTES:
         raise InvalidInput(
             f"log entry is {len(entry)} bytes; at most {MAX_ENTRY_BYTES} (log hashes, not content)"

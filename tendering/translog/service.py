@@ -14,17 +14,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crypto.merkle import consistency_proof, inclusion_proof, leaf_hash, root_hash
 from crypto.signednote import NoteSigner
 from tendering.errors import InvalidInput, NotFound
 from tendering.tasks import enqueue
+from tendering.translog.bulk import bulk_insert
 from tendering.translog.entries import LogEvent, prepare_entry
 from tendering.translog.keys import load_signer
 from tendering.translog.models import LogAudit, LogEntry, LogPending
-from tendering.translog.store import DbNodeStore, Head, read_head, sequence_batch
+from tendering.translog.store import DbNodeStore, Head, read_head, sequence_batch, table_of
 
 if TYPE_CHECKING:
     from tendering.clock import Clock
@@ -82,10 +83,20 @@ class ConsistencyProof:
 class TransparencyLog:
     """The log of one platform: built from settings, a session factory and the clock."""
 
-    def __init__(self, settings: Settings, session_factory: sessionmaker[Session], clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        *,
+        trigger_task: bool = True,
+    ) -> None:
         self.settings = settings
         self.session_factory = session_factory
         self.clock = clock
+        #: Enqueue a ``translog.sequence`` task with every submitting transaction. Off only where a
+        #: dedicated loop runs the sequencer (benchmarks, a sequencer process).
+        self.trigger_task = trigger_task
         self._signer: NoteSigner | None = None
         self._key_lock = threading.Lock()
         self._sequencer_lock = threading.Lock()
@@ -131,11 +142,11 @@ class TransparencyLog:
             }
             for p in prepared
         ]
-        ids = session.scalars(
-            insert(LogPending).returning(LogPending.id, sort_by_parameter_order=True), rows
-        ).all()
-        self._trigger_after_commit(session)
-        return [Submitted(i, p.entry, leaf_hash(p.entry)) for i, p in zip(ids, prepared, strict=True)]
+        returned = bulk_insert(session, table_of(LogPending), rows, returning=("id", "salt"))
+        ids = {bytes(salt): pending_id for pending_id, salt in returned}  # salts are unique random bytes
+        if self.trigger_task:
+            self._trigger_after_commit(session)
+        return [Submitted(ids[p.salt], p.entry, leaf_hash(p.entry)) for p in prepared]
 
     def _trigger_after_commit(self, session: Session) -> None:
         root = session.get_transaction()  # the outermost transaction: one task per commit

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import delete, insert, select, text, tuple_
+from sqlalchemy import Table, delete, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from crypto.checkpoint import Checkpoint, sign_checkpoint
 from crypto.merkle import EMPTY_ROOT, NodeKey, leaf_hash, nodes_to_add, root_hash
 from crypto.signednote import NoteSigner
+from tendering.db import Base
+from tendering.translog.bulk import bulk_insert, delete_ids
 from tendering.translog.entries import LogActor, LogEvent, prepare_entry
 from tendering.translog.models import LogAudit, LogCheckpoint, LogEntry, LogNode, LogPending
 
@@ -30,6 +32,13 @@ ADVISORY_LOCK_KEY: Final = 0x5EA1B1D_106
 GENESIS_TYPE: Final = "log.created"
 #: Keys per lookup or delete statement; keeps the bound parameters modest on every database.
 _CHUNK: Final = 400
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a model (for the bulk helpers)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class DbNodeStore:
@@ -176,15 +185,17 @@ def sequence_batch(
     new_size = size + len(batch)
     root = root_hash(_OverlayStore(dict(new_nodes), store), new_size)
 
-    session.execute(
-        insert(LogEntry),
+    bulk_insert(
+        session,
+        table_of(LogEntry),
         [
             {"leaf_index": size + i, "entry": entry, "leaf_hash": h, "integrated_at": now}
             for i, (entry, h) in enumerate(zip(entries, hashes, strict=True))
         ],
     )
-    session.execute(
-        insert(LogAudit),
+    bulk_insert(
+        session,
+        table_of(LogAudit),
         [
             {
                 "leaf_index": size + i,
@@ -198,11 +209,10 @@ def sequence_batch(
             for i, row in enumerate(batch)
         ],
     )
-    session.execute(
-        insert(LogNode), [{"level": lv, "node_index": ix, "hash": h} for (lv, ix), h in new_nodes]
+    bulk_insert(
+        session, table_of(LogNode), [{"level": lv, "node_index": ix, "hash": h} for (lv, ix), h in new_nodes]
     )
     session.execute(insert(LogCheckpoint).values(**_signed(origin, new_size, root, signer, now)))
     pending_ids = tuple(row["id"] for row in batch if row["id"] is not None)
-    for start in range(0, len(pending_ids), _CHUNK):  # exact ids: never a range (see docs)
-        session.execute(delete(LogPending).where(LogPending.id.in_(pending_ids[start : start + _CHUNK])))
+    delete_ids(session, table_of(LogPending), "id", pending_ids)
     return BatchResult(size, len(batch), new_size, root, pending_ids)
