@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.utils import CryptographyDeprecationWarning
 
+from crypto.cms.der import der_tlv
 from crypto.cms.errors import MalformedCms, UnsupportedCms
-from crypto.cms.stream import der_tlv
 
 __all__ = [
     "AES_GCM_OIDS",

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from crypto.cms.asn1 import AES_GCM_OIDS, ID_AUTH_ENVELOPED_DATA, GcmParameters
 from crypto.cms.attributes import Attribute, parse_attributes
+from crypto.cms.der import as_stream
 from crypto.cms.errors import ASN1_PARSE_ERRORS, CmsError, DecryptionError, MalformedCms, UnsupportedCms
 from crypto.cms.recipients import DecryptionKey, RecipientId, describe_recipients, unwrap_cek
 from crypto.cms.stream import (
@@ -45,7 +46,6 @@ from crypto.cms.stream import (
     BerReader,
     Header,
     Limits,
-    as_stream,
 )
 
 __all__ = [

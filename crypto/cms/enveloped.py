@@ -33,9 +33,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from crypto.cms.asn1 import ID_AUTH_ENVELOPED_DATA, ID_DATA, content_encryption_algorithm
+from crypto.cms.der import der_header, der_tlv
 from crypto.cms.errors import CmsError
 from crypto.cms.recipients import RecipientId, describe_recipients, make_recipient_info
-from crypto.cms.stream import der_header, der_tlv
 
 __all__ = ["SealResult", "seal", "seal_bytes"]
 

@@ -28,8 +28,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from crypto.cms.asn1 import ID_DATA, ID_SIGNED_DATA, hash_for, to_asn1_cert
+from crypto.cms.der import der_header, der_tlv
 from crypto.cms.errors import CmsError, UnsupportedCms
-from crypto.cms.stream import der_header, der_tlv
 from crypto.cms.timestamps import TimeStamper, aresolve, parse_token, resolve
 
 __all__ = [

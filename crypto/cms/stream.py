@@ -6,12 +6,12 @@ constructed strings) because other tools emit it (``openssl cms -stream``), and 
 :class:`Limits`: no element may end beyond ``max_size``, no structural element that is read into
 memory may exceed ``max_metadata``, nesting is capped at ``max_depth``, and every child must fit in
 its parent. Violations raise :class:`~crypto.cms.errors.MalformedCms` or
-:class:`~crypto.cms.errors.LimitExceeded`, never anything else.
+:class:`~crypto.cms.errors.LimitExceeded`, never anything else. The DER writing helpers are in
+:mod:`crypto.cms.der`.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Final
@@ -24,9 +24,6 @@ __all__ = [
     "BerReader",
     "Header",
     "Limits",
-    "der_header",
-    "der_length",
-    "der_tlv",
 ]
 
 UNIVERSAL: Final = 0
@@ -373,30 +370,3 @@ class BerReader:
             raise MalformedCms("the input stream is not seekable")
         self._stream.seek(self._base + offset)
         self._pos, self._open, self._pending = offset, [], None
-
-
-def der_length(length: int) -> bytes:
-    """DER length octets for ``length``."""
-    if length < 0:
-        raise ValueError("negative length")
-    if length < 0x80:
-        return bytes([length])
-    octets = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(octets)]) + octets
-
-
-def der_header(identifier: int, length: int) -> bytes:
-    """Identifier octet (low-tag-number form) plus DER length."""
-    return bytes([identifier]) + der_length(length)
-
-
-def der_tlv(identifier: int, content: bytes) -> bytes:
-    """A complete DER element."""
-    return der_header(identifier, len(content)) + content
-
-
-def as_stream(data: bytes | bytearray | memoryview | BinaryIO) -> BinaryIO:
-    """Wrap in-memory bytes in a stream; streams are returned unchanged."""
-    if isinstance(data, bytes | bytearray | memoryview):
-        return io.BytesIO(bytes(data))
-    return data

@@ -21,10 +21,11 @@ from typing import BinaryIO
 from cryptography import x509
 
 from crypto.cms.asn1 import to_crypto_cert
+from crypto.cms.der import as_stream
 from crypto.cms.errors import ASN1_PARSE_ERRORS, CmsError, MalformedCms
 from crypto.cms.signed_reader import HASHABLE, ParsedSignedData, read_signed_data
 from crypto.cms.signer_check import SignerCheck, check_signer, check_timestamp
-from crypto.cms.stream import Limits, as_stream
+from crypto.cms.stream import Limits
 from crypto.cms.timestamps import CertificateCheck, CheckResult, TimestampVerdict, aresolve, resolve
 
 __all__ = ["SignatureVerdict", "averify_signed", "verify_signed"]
