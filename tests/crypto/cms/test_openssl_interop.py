@@ -183,7 +183,9 @@ def test_openssl_rejects_our_signature_over_other_content(pki: Pki, tmp_path: Pa
 
 
 @pytest.mark.parametrize("case", list(SIGNERS))
-@pytest.mark.parametrize("mode", ["detached", "detached-noattr", "attached", "attached-stream"])
+@pytest.mark.parametrize(
+    "mode", ["detached", "detached-noattr", "detached-keyid", "attached", "attached-stream"]
+)
 def test_we_verify_openssl_signatures(pki: Pki, tmp_path: Path, case: str, mode: str) -> None:
     _, cred = _signer(pki, case)
     content = tmp_path / "c.bin"
@@ -191,6 +193,7 @@ def test_we_verify_openssl_signatures(pki: Pki, tmp_path: Path, case: str, mode:
     options = {
         "detached": [],
         "detached-noattr": ["-noattr"],  # no signed attributes: the signature is over the content digest
+        "detached-keyid": ["-keyid"],  # sid = subjectKeyIdentifier
         "attached": ["-nodetach"],
         "attached-stream": ["-nodetach", "-stream"],
     }[mode]
