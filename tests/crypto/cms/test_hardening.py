@@ -25,6 +25,7 @@ from crypto.cms import (
     sign_detached,
     verify_signed,
 )
+from crypto.cms.der import der_tlv
 from crypto.cms.stream import BerReader
 from tests.crypto.cms.testpki import Pki
 
@@ -217,3 +218,18 @@ def test_reader_high_tag_and_long_form() -> None:
     assert (header.tag_class, header.tag, header.length) == (2, 128, 2)
     assert reader.read_primitive(header, what="x") == b"hi"
     assert reader.at_eof()
+
+
+def test_deep_definite_nesting_inside_metadata_is_contained() -> None:
+    """30 000 nested definite-length SEQUENCEs in an OtherRecipientInfo value: asn1crypto would
+    recurse without end; the reader turns it into MalformedCms."""
+    inner = b"\x05\x00"
+    for _ in range(30_000):
+        inner = der_tlv(0x30, inner)
+    ori = der_tlv(0xA4, der_tlv(0x06, b"\x2a\x03\x04") + inner)
+    gcm = bytes.fromhex("301e060960864801650304012e3011040c000000000000000000000000020110")
+    eci = der_tlv(0x30, bytes.fromhex("06092a864886f70d010701") + gcm + der_tlv(0x80, b"abc"))
+    aed = der_tlv(0x30, b"\x02\x01\x00" + der_tlv(0x31, ori) + eci + der_tlv(0x04, bytes(16)))
+    envelope = der_tlv(0x30, bytes.fromhex("060b2a864886f70d0109100117") + der_tlv(0xA0, aed))
+    with pytest.raises(MalformedCms, match="recipientInfos"):
+        peek_envelope(envelope)
