@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import httpx
 
-from api.client.logmonitor import TIMEOUT, verify_log
+from api.client.logmonitor import FULL_REHASH_LIMIT, TIMEOUT, verify_log
 from api.client.logstate import EXIT_LOCAL, MonitorError, StateFiles, default_state_file, normalise_url
 
 
@@ -42,8 +42,15 @@ def log() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File with the verifier key.",
 )
-@click.option("--full", is_flag=True, help="Re-fetch and re-hash every entry from 0, not only the new ones.")
-def verify(server: str, state_file: Path | None, key: str | None, key_file: Path | None, full: bool) -> None:
+@click.option(
+    "--full/--incremental",
+    default=None,
+    help="Re-hash every entry from 0, or only the new ones "
+    f"(default: every entry while the log has at most {FULL_REHASH_LIMIT:,}).",
+)
+def verify(
+    server: str, state_file: Path | None, key: str | None, key_file: Path | None, full: bool | None
+) -> None:
     """Verify the log: signature, consistency with the last run, and the re-hashed entries.
 
     Exit codes: 0 ok, 1 local problem, 3 network trouble, 4 evidence of tampering, 5 bad server answer.

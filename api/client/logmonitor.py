@@ -296,12 +296,19 @@ def _locate(api: LogApi, cp: Checkpoint, state: MonitorState, files: StateFiles)
     return "the entries it serves now hash to its new root; compare them with a copy of the old ones"
 
 
+#: Up to this many entries a monitoring pass re-fetches and re-hashes the whole log by default, so a
+#: rewrite of an old entry that leaves the tree nodes alone is caught on every run, not only with --full.
+FULL_REHASH_LIMIT = 200_000
+
+
 def verify_log(
-    client: httpx.Client, server: str, files: StateFiles, *, key: str | None = None, full: bool = False
+    client: httpx.Client, server: str, files: StateFiles, *, key: str | None = None, full: bool | None = None
 ) -> Report:
     """Run one monitoring pass against ``server``; save the new state only if every check passed.
 
-    Raises a :class:`MonitorError` subclass describing the first problem found.
+    ``full=None`` re-hashes every entry while the log has at most :data:`FULL_REHASH_LIMIT` entries and
+    only the new ones beyond that; True or False force either. Raises a :class:`MonitorError` subclass
+    describing the first problem found.
     """
     server = normalise_url(server)
     api = LogApi(client, server)
@@ -311,6 +318,8 @@ def verify_log(
     verifier, tofu = _pinned_key(api, state, key, files)
     note = api.checkpoint()
     cp = _verify_note(note, verifier, server)
+    if full is None:
+        full = cp.size <= FULL_REHASH_LIMIT
     if state is not None:
         try:
             _check_against_saved(api, state, cp, note)

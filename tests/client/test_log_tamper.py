@@ -118,6 +118,22 @@ def test_rewritten_entry_bytes_are_caught(platform: Platform, watched: str, stat
     assert state.read_bytes() == saved  # never update the state after a failure
 
 
+def test_default_run_catches_a_rewritten_old_entry_without_growth(
+    platform: Platform, watched: str, state: Path
+) -> None:
+    # No --full and no new entries: a small log is still re-hashed whole on every run.
+    entry = all_entries(platform)[2][1]
+    rewrite_entry(platform, 2, forged(entry), with_leaf_hash=False)
+    assert_tampered(run(watched, state), "rewrote history", "entry 2 no longer hashes to")
+
+
+def test_incremental_run_only_checks_new_entries(platform: Platform, watched: str, state: Path) -> None:
+    entry = all_entries(platform)[2][1]
+    rewrite_entry(platform, 2, forged(entry), with_leaf_hash=False)
+    # The documented trade-off of --incremental: old entries are not re-fetched.
+    assert run(watched, state, "--incremental").exit_code == EXIT_OK
+
+
 def test_rewritten_entry_without_leaf_sidecar_is_caught_by_the_root(
     platform: Platform, watched: str, state: Path
 ) -> None:
