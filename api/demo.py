@@ -97,7 +97,9 @@ def _show_refusals(
         raise DemoFailed(msg)
 
 
-def _verify(client: httpx.Client, base: str, files: StateFiles, echo: Echo, *, full: bool = False) -> int:
+def _verify(
+    client: httpx.Client, base: str, files: StateFiles, echo: Echo, *, full: bool | None = None
+) -> int:
     report = verify_log(client, base, files, full=full)
     for line in report.lines():
         echo(f"    {line}")

@@ -13,7 +13,6 @@ embedded default) a Dramatiq ``StubBroker`` and an in-process worker thread run 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -117,7 +116,6 @@ class TaskQueue:
         self.in_process = isinstance(broker, StubBroker)
         self._actors: dict[str, dramatiq.Actor[..., None]] = {}
         self._worker: dramatiq.Worker | None = None
-        self._lock = threading.Lock()
         for definition in registry:
             self._bind(definition)
         event.listen(session_factory, "after_commit", self._after_commit)
@@ -151,9 +149,13 @@ class TaskQueue:
 
     def send(self, outbox_ids: list[int]) -> int:
         """Send the given committed outbox messages (unsent ones only) and mark them sent."""
-        with self._lock, self.session_factory() as session, session.begin():
+        with self.session_factory() as session, session.begin():
+            # Rows another sender holds are skipped, not waited for (PostgreSQL); SQLite serialises
+            # writers anyway. A rare double send is harmless: every task is idempotent.
             rows = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.sent_at.is_(None))
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.sent_at.is_(None))
+                .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
                 actor = self._actors.get(row.actor)
