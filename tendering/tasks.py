@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 QUEUE = "sealbid"
 _PENDING_KEY = "sealbid.outbox.pending"
+_NUDGE_KEY = "sealbid.outbox.nudges"
 
 TaskFunction = Callable[..., None]
 
@@ -98,6 +99,16 @@ def enqueue(session: Session, actor: str, clock: Clock, **kwargs: Any) -> Outbox
     return message
 
 
+def nudge_after_commit(session: Session, actor: str) -> None:
+    """Wake ``actor`` (no arguments) once after ``session``'s transaction commits, without an outbox row.
+
+    For idempotent catch-up tasks whose work is itself durable in the database (pending log entries,
+    say) and which a periodic loop also runs: losing a nudge delays the work, never loses it, so it
+    is not worth a second write per transaction. Several nudges in one transaction send one message.
+    """
+    session.info.setdefault(_NUDGE_KEY, set()).add(actor)
+
+
 class TaskQueue:
     """Binds declared tasks to a Dramatiq broker and relays committed outbox messages to it."""
 
@@ -142,10 +153,20 @@ class TaskQueue:
         pending = session.info.pop(_PENDING_KEY, [])
         if pending:
             self.send(pending)
+        for name in sorted(session.info.pop(_NUDGE_KEY, ())):
+            actor = self._actors.get(name)
+            if actor is None:
+                log.error("nudge names unknown task %s", name)
+                continue
+            try:
+                actor.send()
+            except Exception:  # a lost nudge only delays idempotent, periodically repeated work
+                log.exception("could not nudge task %s", name)
 
     @staticmethod
     def _after_rollback(session: Session) -> None:
         session.info.pop(_PENDING_KEY, None)
+        session.info.pop(_NUDGE_KEY, None)
 
     def send(self, outbox_ids: list[int]) -> int:
         """Send the given committed outbox messages (unsent ones only) and mark them sent."""

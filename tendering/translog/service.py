@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crypto.merkle import consistency_proof, inclusion_proof, leaf_hash, root_hash
 from crypto.signednote import NoteSigner
 from tendering.errors import InvalidInput, NotFound
-from tendering.tasks import enqueue
+from tendering.tasks import nudge_after_commit
 from tendering.translog.bulk import bulk_insert
 from tendering.translog.entries import LogEvent, prepare_entry
 from tendering.translog.keys import load_signer
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 SEQUENCE_TASK: Final = "translog.sequence"
 PAGE_LIMIT: Final = 1000
 """Most entries one :meth:`TransparencyLog.entries` call returns."""
-
-_ENQUEUED: Final = "sealbid.translog.enqueued"
 
 
 def _range_error(detail: str) -> InvalidInput:
@@ -149,10 +147,9 @@ class TransparencyLog:
         return [Submitted(ids[p.salt], p.entry, leaf_hash(p.entry)) for p in prepared]
 
     def _trigger_after_commit(self, session: Session) -> None:
-        root = session.get_transaction()  # the outermost transaction: one task per commit
-        if root is None or session.info.get(_ENQUEUED) is not root:
-            enqueue(session, SEQUENCE_TASK, self.clock)
-            session.info[_ENQUEUED] = root
+        # The pending rows are durable and the worker loop sequences periodically, so a nudge (no
+        # outbox row) is enough: a lost one delays integration, never loses an entry.
+        nudge_after_commit(session, SEQUENCE_TASK)
 
     def sequence(self, max_batch: int | None = None, max_batches: int = 1_000_000) -> int:
         """Integrate pending entries, one transaction per batch, until none is left.

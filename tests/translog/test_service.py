@@ -72,15 +72,22 @@ def test_submit_inside_outer_rolled_back_transaction(platform: Platform, db_sess
     assert count(platform, LogPending) == 0
 
 
-def test_one_sequencing_task_per_transaction(platform: Platform) -> None:
+def test_one_sequencing_nudge_per_committed_transaction(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    actor = platform.tasks._actors["translog.sequence"]
+    monkeypatch.setattr(actor, "send", lambda *a, **k: sent.append("translog.sequence"))
     with platform.transaction() as session:
         for n in range(5):
             platform.translog.submit(session, bid_event(n))
     with platform.transaction() as session:
         platform.translog.submit(session, bid_event(9))
-    with platform.session_factory() as session:
-        actors = session.scalars(select(OutboxMessage.actor)).all()
-    assert actors == ["translog.sequence", "translog.sequence"]
+    with pytest.raises(RuntimeError), platform.transaction() as session:
+        platform.translog.submit(session, bid_event(10))
+        raise RuntimeError("rolled back: no nudge")
+    assert sent == ["translog.sequence", "translog.sequence"]
+    assert count(platform, OutboxMessage) == 0  # a nudge costs no second write per transaction
 
 
 def test_task_sequences_after_commit(platform: Platform) -> None:
