@@ -1,0 +1,1 @@
+"""Public read model of published tenders and full-text search over them (Chinese included)."""
