@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
+    trusted_proxies: tuple[str, ...] = Field(
+        default=("127.0.0.1",),
+        description="Reverse proxies whose X-Forwarded-For names the client address that is recorded "
+        "with every operation (Measures Art. 49). Addresses or CIDR ranges; empty trusts none.",
+    )
 
     clock_speed: float = Field(default=1.0, gt=0, description="Sandbox time acceleration (1 = real time).")
 
