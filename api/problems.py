@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from ulid import ULID
 
 from tendering.errors import SealbidError
 
@@ -15,11 +16,14 @@ log = structlog.get_logger("sealbid.api")
 
 
 def _problem(request: Request[Any, Any, Any], status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
-    request_id = request.scope.get("state", {}).get("request_id")
-    if request_id:
-        body.setdefault("request_id", request_id)
+    state = request.scope.setdefault("state", {})
+    # Errors raised before routing (an unknown path) never pass the request-id middleware.
+    request_id = state.get("request_id") or state.setdefault("request_id", str(ULID()))
+    body.setdefault("request_id", request_id)
     body.setdefault("instance", request.url.path)
-    return Response(content=body, status_code=status, media_type=PROBLEM_JSON)
+    return Response(
+        content=body, status_code=status, media_type=PROBLEM_JSON, headers={"X-Request-ID": request_id}
+    )
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

@@ -30,6 +30,7 @@ def test_unknown_route_is_a_problem_document(client: TestClient) -> None:  # typ
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "not-found"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
 
 
 def test_request_id_is_echoed_or_made(client: TestClient) -> None:  # type: ignore[type-arg]
