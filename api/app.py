@@ -20,6 +20,7 @@ from api.identities import IdentityAdminController
 from api.logging import configure_logging
 from api.login import LoginController
 from api.middleware import request_id_middleware
+from api.portal import portal_route_handlers
 from api.problems import handle_exception
 from api.translog import TranslogController
 from tendering.platform import Platform, build_platform
@@ -39,6 +40,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         IdentityAdminController,
         DevPkiController,
         TranslogController,
+        *portal_route_handlers(),
     ]
 
 

@@ -23,7 +23,7 @@ def sample_tender(
     *, cancelled: bool = False, amended: bool = True, title: str = "城南道路改造工程施工招标"
 ) -> TenderView:
     """A works tender in Wuhan with two lots, one document, an amendment and optionally a cancellation."""
-    notices = [NoticeView(uuid.uuid4(), "tender", T0, title, "现对城南道路改造工程进行公开招标。")]
+    notices = [NoticeView(uuid.uuid4(), "tender", T0, title, f"现对{title}进行公开招标。")]
     if amended:
         notices.append(
             NoticeView(
