@@ -63,6 +63,20 @@ class Catalog:
         """Whether ``key`` exists in this locale or the default one."""
         return key in load_messages(self.locale) or key in load_messages(DEFAULT_LOCALE)
 
+    def optional(self, prefix: str, code: str) -> str:
+        """The text of ``prefix.code`` if the catalog names it, else ``code`` itself (data, not a gap)."""
+        key = f"{prefix}.{code}"
+        return self.gettext(key) if self.has(key) else code
+
+    def region(self, code: str) -> str:
+        """A GB/T 2260 division for people: its own name, else its province's name and the code."""
+        if self.has(f"region.{code}"):
+            return self.gettext(f"region.{code}")
+        province = f"region.{code[:2]}0000"
+        if len(code) == 6 and code.isdigit() and self.has(province):
+            return f"{self.gettext(province)} {code}"
+        return code
+
     @property
     def html_lang(self) -> str:
         """The BCP 47 tag for ``<html lang>``."""

@@ -28,7 +28,7 @@ _TAGS: Final[dict[str, str]] = {
     "amendment": "tenderAmendment",
     "cancellation": "tenderCancellation",
 }
-_METHODS: Final[dict[str, str]] = {"open": "open", "invited": "selective", "selective": "selective"}
+_METHODS: Final[dict[str, str]] = {"open": "open", "invited": "selective"}
 _STATUS: Final[dict[str, str]] = {
     "published": "active",
     "amended": "active",
@@ -99,7 +99,7 @@ def _tender_section(tender: TenderView, notice: NoticeView, base_url: str) -> di
         "description": tender.description,
         "status": status,
         "procuringEntity": {"id": str(procuring.id), "name": procuring.name},
-        "procurementMethod": _METHODS.get(tender.procedure, "open"),
+        "procurementMethod": _METHODS.get(tender.procedure.split("_", 1)[0], "open"),
         "procurementMethodDetails": tender.procedure,
         "mainProcurementCategory": tender.category,
         "submissionMethod": ["electronicSubmission"],

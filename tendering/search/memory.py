@@ -25,7 +25,7 @@ def matches(tender: TenderView, query: AnnouncementQuery) -> bool:
     since, until = query.since(), query.until()
     checks = [
         query.category is None or tender.category == query.category,
-        query.region is None or query.region in tender.region,
+        query.region is None or tender.region.startswith(query.region),
         query.status is None or tender.status == query.status,
         since is None or tender.published >= since,
         until is None or tender.published <= until,

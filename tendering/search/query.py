@@ -29,7 +29,7 @@ class AnnouncementQuery:
 
     text: str = ""
     category: str | None = None
-    region: str | None = None
+    region: str | None = None  # GB/T 2260 code or prefix (42 = Hubei, 4201 = Wuhan)
     status: str | None = None
     published_from: date | None = None
     published_to: date | None = None
@@ -121,8 +121,12 @@ def parse_query(params: Mapping[str, str | None]) -> AnnouncementQuery:
     if any(ord(char) < 32 for char in text):
         raise InvalidInput("q contains control characters", code="invalid-query", parameter="q")
     region = (params.get("region") or "").strip() or None
-    if region is not None and len(region) > 50:
-        raise InvalidInput("region is too long", code="invalid-query", parameter="region")
+    if region is not None and not (region.isdigit() and region.isascii() and 2 <= len(region) <= 6):
+        raise InvalidInput(
+            "region must be a GB/T 2260 division code or its prefix (2 to 6 digits)",
+            code="invalid-query",
+            parameter="region",
+        )
     query = AnnouncementQuery(
         text=text,
         category=_choice(params, "category", CATEGORIES),

@@ -90,7 +90,7 @@ class TenderView:
     project: str
     description: str
     category: str  # works | goods | services
-    region: str
+    region: str  # GB/T 2260 division code, e.g. 420100
     procedure: str
     status: str  # published | cancelled | closed | ...
     tenderee: PartyView

@@ -23,7 +23,7 @@ def sample_tenders() -> list[TenderView]:
     laptops = replace(
         sample_tender(cancelled=True, amended=False, title="区教育局笔记本电脑采购"),
         category="goods",
-        region="福建省厦门市",
+        region="350200",
         project="教育信息化采购",
         description="采购笔记本电脑二百台。",
     )
@@ -34,7 +34,7 @@ def sample_tenders() -> list[TenderView]:
         tenderee=replace(cleaning.tenderee, name="上海市机关事务管理局"),
         lots=(replace(cleaning.lots[0], title="一标段：保洁"),),
         category="services",
-        region="上海市",
+        region="310101",
         project="办公楼保洁",
         description="Cleaning of the municipal office building.",
         published=cleaning.published + timedelta(days=10),

@@ -39,7 +39,7 @@ def test_list_is_chinese_by_default(portal: TestClient, sample_tenders: list[Ten
             {"城南道路改造工程施工招标", "区教育局笔记本电脑采购"},
         ),
         ("category=goods", {"区教育局笔记本电脑采购"}),
-        ("region=上海市", {"Office cleaning services 办公楼保洁服务"}),
+        ("region=31", {"Office cleaning services 办公楼保洁服务"}),
         ("status=cancelled", {"区教育局笔记本电脑采购"}),
         ("from=2026-03-05", {"Office cleaning services 办公楼保洁服务"}),
         ("to=2026-03-05", {"城南道路改造工程施工招标", "区教育局笔记本电脑采购"}),
@@ -76,6 +76,9 @@ def test_paging(portal: TestClient) -> None:  # type: ignore[type-arg]
         "status=secret",
         "from=2026-13-01",
         "from=2026-03-10&to=2026-03-01",
+        "region=湖北",
+        "region=4",
+        "region=4201001",
         "q=" + "长" * 101,
         "q=%01",
     ],
@@ -126,6 +129,7 @@ def test_language_switching(portal: TestClient) -> None:  # type: ignore[type-ar
     english = portal.get("/announcements?lang=en")
     assert english.headers["content-language"] == "en"
     assert "Tender announcements" in english.text and '<html lang="en">' in english.text
+    assert "Xiamen, Fujian" in english.text and "Shanghai 310101" in english.text
     assert "lang=en" in english.headers.get("set-cookie", "")
     # the cookie now keeps English without the parameter
     assert "Tender announcements" in portal.get("/announcements").text
