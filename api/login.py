@@ -23,7 +23,12 @@ def decode_b64(value: str, what: str) -> bytes:
     """Standard or URL-safe base64 (padding optional), or a PEM text passed through; else InvalidInput."""
     text = value.strip()
     if text.startswith("-----BEGIN"):
-        return text.encode("ascii")
+        try:
+            return text.encode("ascii")
+        except UnicodeEncodeError:
+            raise InvalidInput(
+                f"{what} is not a PEM text (non-ASCII characters)", code="invalid-pem"
+            ) from None
     try:
         return base64.b64decode(
             text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True

@@ -72,11 +72,26 @@ class RevocationResponder(Protocol):
 
 
 class NetworkRevocationFetching:
-    """pyhanko-certvalidator's aiohttp fetchers (the production implementation)."""
+    """pyhanko-certvalidator's aiohttp fetchers (the production implementation).
 
-    def __init__(self, *, per_request_timeout: float = 10.0, limits: FetchLimits | None = None) -> None:
+    Issuer certificates are never fetched from a certificate's caIssuers URL by default: those URLs
+    are chosen by whoever made the certificate, so following them would let anyone make the server
+    send requests into its own network (SSRF) before the certificate is known to be trusted.
+    Intermediates come from configuration or the chain the client sends. OCSP and CRL URLs are only
+    followed for certificates on a path that already ends at a trust anchor.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_request_timeout: float = 10.0,
+        limits: FetchLimits | None = None,
+        fetch_issuers: bool = False,
+    ) -> None:
         self.per_request_timeout = per_request_timeout
-        self.limits = limits or FetchLimits(max_requests=64, max_cert_requests=16, max_aia_urls_per_object=4)
+        self.limits = limits or FetchLimits(
+            max_requests=64, max_cert_requests=16 if fetch_issuers else 0, max_aia_urls_per_object=4
+        )
 
     def backend(self) -> FetcherBackend:
         """A new aiohttp backend (its lazily created session is closed with the backend)."""

@@ -53,8 +53,14 @@ class Actor:
 
 
 def about(subject: uuid.UUID, actor: Actor) -> dict[str, str]:
-    """``{"subject": id}`` when ``actor`` acts on someone else, else nothing (never unblind the actor)."""
-    return {} if subject == actor.identity_id else {"subject": str(subject)}
+    """``{"subject": id}`` when an identified ``actor`` acts on someone else, else nothing.
+
+    Never unblind the actor: self-registration (no actor identity yet) names nobody, because the
+    new identity's id would link a tenderer's later entries.
+    """
+    if actor.identity_id is None or subject == actor.identity_id:
+        return {}
+    return {"subject": str(subject)}
 
 
 class AuditTrail(Protocol):

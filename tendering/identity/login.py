@@ -99,12 +99,14 @@ def login(platform: Platform, request: LoginRequest, *, address: str | None = No
         check_binding(challenge, audience=settings.public_url)
         certificate = load_certificate(request.certificate)
         fingerprint = fingerprint_of(pki.der_of(certificate))
-        verdict = platform.certificates.validate(certificate, purpose="login", intermediates=request.chain)
-        if not verdict.ok:
-            raise pki.refusal(verdict)
+        # The signature first: it needs no network, so a caller without the private key never makes
+        # the server fetch anything on behalf of a certificate it made up.
         verify_challenge_signature(
             certificate, request.signature_algorithm, request.signature, challenge.signing_input()
         )
+        verdict = platform.certificates.validate(certificate, purpose="login", intermediates=request.chain)
+        if not verdict.ok:
+            raise pki.refusal(verdict)
         subject = pki.subject_of(certificate, pki.identity_mapping(platform.settings.identity_uscc_oids))
         encryption = _validated_encryption_certificate(platform, request, subject, now)
         with platform.transaction() as session:

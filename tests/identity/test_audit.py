@@ -45,6 +45,10 @@ def test_login_events_are_logged_without_names(
     success, private = entries[3]
     assert success["actor"]["role"] == "tenderer" and "operator" not in success["actor"]
     assert private.address == "testclient" and private.operator is not None
+    identity_id = success["data"].get("subject") or private.operator
+    for entry, _ in entries[:3]:  # self-registration names no identity id that could link the bidder
+        assert "subject" not in entry["data"], entry
+        assert str(identity_id) not in json.dumps(entry)
     failure, private_failure = entries[4]
     assert failure["data"] == {"reason": "certificate-revoked"}
     assert private_failure.operator == f"certificate:{test_pki.signing('revoked').fingerprint}"
