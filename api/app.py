@@ -68,6 +68,7 @@ def create_app(
         run_worker = the_platform.tasks.in_process if start_worker is None else start_worker
         if run_worker:
             the_platform.tasks.start_worker()
+            the_platform.start_maintenance()
         try:
             yield
         finally:

@@ -69,9 +69,8 @@ def worker(ctx: click.Context, threads: int) -> None:
     platform.tasks.start_worker(threads)
     click.echo(f"sealbid worker running ({threads} threads); Ctrl-C stops it")
     try:
-        while not stop.wait(5.0):
-            platform.tasks.relay()
-            platform.translog.sequence()  # safety net; the outbox task normally does it at once
+        while not stop.wait(settings.maintenance_interval_seconds):
+            platform.maintenance()  # safety net: relay unsent messages, integrate pending log entries
     finally:
         platform.close()
 

@@ -33,7 +33,7 @@ class BlobRef:
 
 
 def _check_digest(sha256: str) -> str:
-    if not _HEX64.match(sha256):
+    if not _HEX64.fullmatch(sha256):
         msg = f"not a SHA-256 hex digest: {sha256[:80]!r}"
         raise InvalidInput(msg, code="bad-digest")
     return sha256

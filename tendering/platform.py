@@ -7,6 +7,8 @@ singletons.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +26,8 @@ from tendering.settings import Settings
 from tendering.tasks import TaskQueue, make_broker, ping_broker
 from tendering.translog import TransparencyLog
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Platform:
@@ -39,6 +43,7 @@ class Platform:
     translog: TransparencyLog = field(init=False)
     certificates: PlatformCertificateChecker = field(init=False)
     tokens: TokenService = field(init=False)
+    _maintenance_stop: threading.Event | None = field(default=None, init=False, repr=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -59,11 +64,45 @@ class Platform:
                 probe()
                 checks[name] = "ok"
             except Exception as exc:  # noqa: BLE001 - a readiness probe reports every failure
-                checks[name] = f"{type(exc).__name__}: {exc}"
+                # The detail (hosts, users) stays in the server's log; the public answer names the kind.
+                log.warning("readiness check %s failed: %s", name, exc)
+                checks[name] = f"unavailable ({type(exc).__name__})"
         return checks
 
+    def maintenance(self) -> None:
+        """Periodic catch-up: send outbox messages a crash left unsent, integrate pending log entries.
+
+        Never raises: a failure is logged and the next round tries again. ``sealbid worker`` runs it
+        in its loop; in the embedded default the app runs it in a thread (:meth:`start_maintenance`).
+        """
+        jobs: dict[str, Callable[[], object]] = {
+            "outbox relay": self.tasks.relay,
+            "log sequencer": self.translog.sequence,
+        }
+        for name, job in jobs.items():
+            try:
+                job()
+            except Exception:
+                log.exception("%s failed; the next maintenance round retries", name)
+
+    def start_maintenance(self, interval: float | None = None) -> None:
+        """Run :meth:`maintenance` every ``interval`` seconds (default from settings) until :meth:`close`."""
+        if self._maintenance_stop is not None:
+            return
+        interval = interval or self.settings.maintenance_interval_seconds
+        stop = self._maintenance_stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                self.maintenance()
+
+        threading.Thread(target=loop, name="sealbid-maintenance", daemon=True).start()
+
     def close(self) -> None:
-        """Stop workers and release connections."""
+        """Stop maintenance and workers and release connections."""
+        if self._maintenance_stop is not None:
+            self._maintenance_stop.set()
+            self._maintenance_stop = None
         self.tasks.close()
         self.engine.dispose()
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         "with every operation (Measures Art. 49). Addresses or CIDR ranges; empty trusts none.",
     )
 
+    maintenance_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often unsent outbox messages and pending log entries are swept."
+    )
     clock_speed: float = Field(default=1.0, gt=0, description="Sandbox time acceleration (1 = real time).")
 
     # Transparency log

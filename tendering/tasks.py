@@ -152,7 +152,10 @@ class TaskQueue:
     def _after_commit(self, session: Session) -> None:
         pending = session.info.pop(_PENDING_KEY, [])
         if pending:
-            self.send(pending)
+            try:
+                self.send(pending)
+            except Exception:  # the change is committed; the relay sends these once the broker is back
+                log.exception("could not send committed outbox messages %s; the relay will retry", pending)
         for name in sorted(session.info.pop(_NUDGE_KEY, ())):
             actor = self._actors.get(name)
             if actor is None:

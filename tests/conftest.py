@@ -99,6 +99,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         redis_url=REDIS_URL,
         redis_namespace=f"sealbid-test-{uuid.uuid4().hex[:8]}",
+        maintenance_interval_seconds=3600.0,  # tests sweep explicitly (platform.maintenance())
     )
 
 

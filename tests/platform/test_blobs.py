@@ -74,7 +74,7 @@ def test_missing_blob_is_not_found(store: BlobStore) -> None:
     assert not store.exists("a" * 64)
 
 
-@pytest.mark.parametrize("bad", ["", "../../etc/passwd", "A" * 64, "a" * 63, "g" * 64])
+@pytest.mark.parametrize("bad", ["", "../../etc/passwd", "A" * 64, "a" * 63, "g" * 64, "a" * 64 + "\n"])
 def test_malformed_digest_is_invalid_input(store: BlobStore, bad: str) -> None:
     with pytest.raises(InvalidInput):
         store.open(bad)

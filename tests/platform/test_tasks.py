@@ -91,3 +91,23 @@ def test_declaring_a_task_twice_is_an_error() -> None:
     registry.task("x")(lambda context: None)
     with pytest.raises(ValueError, match="declared twice"):
         registry.task("x")(lambda context: None)
+
+
+def test_broker_outage_after_commit_does_not_fail_the_committed_change(
+    queue: tuple[TaskQueue, Recorder], monkeypatch: pytest.MonkeyPatch, clock: ManualClock
+) -> None:
+    tasks, recorder = queue
+
+    def down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("broker down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks.broker, "enqueue", down)
+        with tasks.session_factory() as session, session.begin():
+            enqueue(session, "test.record", clock, n=1)  # commit succeeds although sending fails
+    with tasks.session_factory() as session:
+        assert session.scalars(select(OutboxMessage.sent_at)).one() is None
+    clock.advance(timedelta(minutes=1))
+    assert tasks.relay() == 1  # the broker is back: the relay delivers it
+    tasks.join()
+    assert recorder.calls == [{"n": 1}]
