@@ -33,7 +33,7 @@ from api.client.logstate import (
     normalise_url,
 )
 from crypto.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
-from crypto.merkle import leaf_hash
+from crypto.merkle import HASH_SIZE, MerkleError, leaf_hash
 from crypto.merkle import verify_consistency as merkle_verify_consistency
 from crypto.signednote import NoteError, NoteVerifier, parse_verifier_key
 
@@ -84,9 +84,12 @@ class LogApi:
         """The consistency proof between two sizes."""
         body = self._json("/log/proof/consistency", first=first, second=second)
         try:
-            return [base64.b64decode(h, validate=True) for h in body["proof"]]
+            proof = [base64.b64decode(h, validate=True) for h in body["proof"]]
         except (KeyError, TypeError, ValueError, binascii.Error) as exc:
             raise BadAnswer(f"the consistency proof from {self.server} is malformed") from exc
+        if any(len(h) != HASH_SIZE for h in proof):
+            raise BadAnswer(f"the consistency proof from {self.server} holds a hash of the wrong length")
+        return proof
 
     def entries(self, start: int, end: int) -> Iterator[tuple[int, bytes, bytes]]:
         """Yield ``(index, entry, served leaf hash)`` for ``[start, end)``, page by page."""
@@ -183,7 +186,10 @@ def _check_against_saved(api: LogApi, state: MonitorState, cp: Checkpoint, note:
         )
     if state.size < cp.size and state.size > 0:
         proof = api.consistency(state.size, cp.size)
-        verdict = merkle_verify_consistency(state.size, cp.size, proof, state.root, cp.root_hash)
+        try:
+            verdict = merkle_verify_consistency(state.size, cp.size, proof, state.root, cp.root_hash)
+        except MerkleError as exc:
+            raise BadAnswer(f"the consistency proof from {server} is malformed: {exc}") from exc
         if not verdict.ok:
             raise TamperEvidence(
                 f"the log at {server} rewrote history: its checkpoint of size {cp.size} "
@@ -206,7 +212,7 @@ def _check_entry(server: str, index: int, entry: bytes, served: bytes, saved: by
         )
     try:
         canonical = rfc8785.dumps(json.loads(entry)) == entry
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting from a hostile server
         canonical = False
     if not canonical:
         raise TamperEvidence(f"entry {index} of the log at {server} is not canonical JSON (RFC 8785)")

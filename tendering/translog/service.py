@@ -239,6 +239,8 @@ class TransparencyLog:
         """The entry at ``index``; :class:`NotFound` beyond the log."""
         if index < 0:
             raise _range_error(f"index must not be negative, got {index}")
+        if index >= 2**63:  # beyond any database integer, so beyond the log
+            raise NotFound(f"the log has no entry {index}")
         with self.session_factory() as session:
             row = session.execute(
                 select(LogEntry.leaf_index, LogEntry.entry, LogEntry.leaf_hash).where(

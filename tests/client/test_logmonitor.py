@@ -200,3 +200,46 @@ def test_monitor_errors_have_distinct_exit_codes() -> None:
     codes = {cls("x").exit_code for cls in (LocalProblem, NetworkTrouble, BadAnswer, TamperEvidence)}
     assert codes == {EXIT_LOCAL, EXIT_NETWORK, EXIT_BAD_ANSWER, EXIT_TAMPERED}
     assert issubclass(TamperEvidence, MonitorError)
+
+
+def _proxy(api: httpx.Client, override: dict[str, httpx.Response]) -> httpx.Client:
+    """A hostile server: the real log, except the paths in ``override``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path in override:
+            return override[request.url.path]
+        real = api.get(request.url.path, params=request.url.params)
+        return httpx.Response(real.status_code, content=real.content, headers=real.headers)
+
+    return _fake(httpx.MockTransport(handler))
+
+
+def test_short_hash_in_a_consistency_proof_is_a_bad_answer(
+    platform: Platform, api: httpx.Client, files: StateFiles
+) -> None:
+    grow(platform, 3)
+    verify_log(api, SERVER, files)
+    grow(platform, 3, start=10)
+    short = httpx.Response(200, json={"proof": ["AAAA"]})
+    with pytest.raises(BadAnswer, match="wrong length") as caught:
+        verify_log(_proxy(api, {"/log/proof/consistency": short}), SERVER, files, full=False)
+    assert caught.value.exit_code == EXIT_BAD_ANSWER
+
+
+def test_absurdly_nested_entry_is_reported_not_a_crash(
+    platform: Platform, api: httpx.Client, files: StateFiles
+) -> None:
+    import base64
+
+    grow(platform, 1)
+    nested = b"[" * 100_000 + b"]" * 100_000
+    page = {
+        "entries": [
+            {"index": 0, "entry": base64.b64encode(nested).decode(), "leaf_hash": leaf_hash(nested).hex()}
+        ]
+    }
+    real = api.get("/log/entries", params={"start": 0}).json()
+    page = {**real, "entries": page["entries"] + real["entries"][1:]}
+    with pytest.raises(MonitorError) as caught:
+        verify_log(_proxy(api, {"/log/entries": httpx.Response(200, json=page)}), SERVER, files)
+    assert "entry 0" in str(caught.value)

@@ -131,6 +131,8 @@ def test_unknown_entry_and_hash_are_404(client: Client, platform: Platform) -> N
     grow(platform, 2)
     response = client.get("/log/entries/3")
     assert response.status_code == 404
+    huge = client.get("/log/entries/99999999999999999999999")
+    assert huge.status_code == 404 and huge.json()["code"] == "not-found"
     assert response.headers["content-type"].startswith("application/problem+json")
     missing = client.get("/log/proof/inclusion", params={"leaf_hash": "ab" * 32})
     assert missing.status_code == 404 and "no log entry" in missing.json()["detail"]
