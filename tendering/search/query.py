@@ -18,7 +18,7 @@ from tendering.errors import InvalidInput
 from tendering.search.views import TenderView
 
 CATEGORIES: Final[tuple[str, ...]] = ("works", "goods", "services")
-STATUSES: Final[tuple[str, ...]] = ("published", "amended", "closed", "cancelled", "failed", "awarded")
+STATUSES: Final[tuple[str, ...]] = ("published", "cancelled", "failed")  # tendering.tenders.workflow.State
 MAX_PER_PAGE: Final[int] = 100
 MAX_TEXT: Final[int] = 100
 
