@@ -127,7 +127,8 @@ async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
     host, port = runner.addresses[0][:2]
     pki = build_pki(_spec(f"http://{host}:{port}/pki"))
     authorities.append(pki.revocation_authority())
-    setups.append(Setup(pki, NetworkRevocationFetching(per_request_timeout=5)))
+    # This suite exercises caIssuers fetching too, which production leaves off (see the test below).
+    setups.append(Setup(pki, NetworkRevocationFetching(per_request_timeout=5, fetch_issuers=True)))
     yield setups[0]
     await runner.cleanup()
 
@@ -174,3 +175,12 @@ async def test_missing_intermediate_without_aia(setup: Setup) -> None:
     setup.switch("ca_issuers", up=False)
     verdict = await setup.checker().avalidate(setup.pki.signing("good").certificate, purpose=Purpose.SIGNING)
     assert verdict.reason is VerdictReason.UNTRUSTED
+
+
+@pytest.mark.parametrize("setup", ["network"], indirect=True)
+async def test_network_fetching_does_not_follow_ca_issuers_by_default(setup: Setup) -> None:
+    """A caIssuers URL is chosen by whoever made the certificate: following it would be an SSRF."""
+    setup.fetching = NetworkRevocationFetching(per_request_timeout=5)
+    verdict = await setup.checker().avalidate(setup.pki.signing("good").certificate, purpose=Purpose.SIGNING)
+    assert verdict.reason is VerdictReason.UNTRUSTED
+    assert not any(hit.startswith("GET") and not hit.endswith(".crl") for hit in setup.hits), setup.hits
