@@ -8,8 +8,21 @@ from __future__ import annotations
 from tendering import tasks
 from tendering.db import Base
 from tendering.identity import models as identity_models
+from tendering.tenders import models as tender_models
+from tendering.tenders import notice_models as tender_notice_models
+from tendering.tenders import organisation_models as tender_organisation_models
+from tendering.tenders import supervision_models as tender_supervision_models
 from tendering.translog import models as translog_models
 
 metadata = Base.metadata
 
-__all__ = ["identity_models", "metadata", "tasks", "translog_models"]
+__all__ = [
+    "identity_models",
+    "metadata",
+    "tasks",
+    "tender_models",
+    "tender_notice_models",
+    "tender_organisation_models",
+    "tender_supervision_models",
+    "translog_models",
+]

@@ -24,6 +24,7 @@ from tendering.identity.checker import PlatformCertificateChecker
 from tendering.identity.tokens import TokenService
 from tendering.settings import Settings
 from tendering.tasks import TaskQueue, make_broker, ping_broker
+from tendering.tenders import schedule as _tender_tasks  # also registers the tenders.* tasks
 from tendering.translog import TransparencyLog
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class Platform:
         jobs: dict[str, Callable[[], object]] = {
             "outbox relay": self.tasks.relay,
             "log sequencer": self.translog.sequence,
+            "tender schedule": lambda: _tender_tasks.tick(self),  # due publications, supervision warnings
         }
         for name, job in jobs.items():
             try:
