@@ -8,6 +8,7 @@ from __future__ import annotations
 from tendering import tasks
 from tendering.db import Base
 from tendering.identity import models as identity_models
+from tendering.search import fulltext as search_fulltext
 from tendering.tenders import models as tender_models
 from tendering.tenders import notice_models as tender_notice_models
 from tendering.tenders import organisation_models as tender_organisation_models
@@ -19,6 +20,7 @@ metadata = Base.metadata
 __all__ = [
     "identity_models",
     "metadata",
+    "search_fulltext",
     "tasks",
     "tender_models",
     "tender_notice_models",

@@ -7,8 +7,9 @@ from typing import Any, TypeAlias
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
-from tendering.search.memory import InMemoryPublicTenders
+from tendering.platform import Platform
 from tendering.search.query import PublicTenders
+from tendering.search.source import DatabasePublicTenders
 
 
 def provide_public_tenders(state: State) -> PublicTenders:
@@ -17,7 +18,8 @@ def provide_public_tenders(state: State) -> PublicTenders:
     if injected is not None:
         source: PublicTenders = injected
         return source
-    return InMemoryPublicTenders()
+    platform: Platform = state.platform
+    return DatabasePublicTenders(platform.session_factory)
 
 
 #: The public tender source, injected into a handler parameter named ``tenders``.
