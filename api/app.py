@@ -22,6 +22,15 @@ from api.login import LoginController
 from api.middleware import request_id_middleware
 from api.portal import portal_route_handlers
 from api.problems import handle_exception
+from api.supervision import AgencyWarningsController, SupervisionController
+from api.tender_access import (
+    DocumentDownloadController,
+    MonitorDownloadsController,
+    OrganisationProfileController,
+    PublicTenderController,
+    TendererController,
+)
+from api.tenders import AgencyTenderController, ReviewController
 from api.translog import TranslogController
 from tendering.platform import Platform, build_platform
 from tendering.settings import Settings, load_settings
@@ -41,6 +50,15 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         DevPkiController,
         TranslogController,
         *portal_route_handlers(),
+        AgencyTenderController,
+        ReviewController,
+        PublicTenderController,
+        DocumentDownloadController,
+        TendererController,
+        OrganisationProfileController,
+        MonitorDownloadsController,
+        SupervisionController,
+        AgencyWarningsController,
     ]
 
 

@@ -24,6 +24,8 @@ EXPECTED_PUBLIC_PREFIXES = (
     "/feed.atom",
     "/sitemap.xml",
     "/ocds/",
+    # published tenders as JSON (api/tender_access.py)
+    "/public/",
 )
 #: Exact public paths (the portal's home page redirects to the announcement list).
 EXPECTED_PUBLIC_PATHS = ("/",)
