@@ -21,6 +21,7 @@ from api.client.http import ClientError
 from api.client.login_commands import load_credential, perform_login
 from api.client.logmonitor import verify_log
 from api.client.logstate import MonitorError, StateFiles, TamperEvidence
+from api.demo_tenders import publish_demo_tenders
 from api.local_server import free_port, serve_in_thread
 from api.logging import configure_logging
 from tendering.identity.devpki import DEMO_PASSWORD, DevPkiReport, init_dev_pki
@@ -46,6 +47,7 @@ class DemoResult:
     refusals: dict[str, str] = field(default_factory=dict)
     log_sizes: list[int] = field(default_factory=list)
     tamper_detected: str = ""
+    tenders: list[str] = field(default_factory=list)
 
 
 def _fresh_directory(directory: Path) -> None:
@@ -152,7 +154,7 @@ def run_demo(directory: Path, echo: Echo = print) -> DemoResult:
         public_url=f"http://127.0.0.1:{port}",
     )
     echo(
-        f"[1/6] Embedded default in {directory}: SQLite at {settings.effective_database_url}, "
+        f"[1/7] Embedded default in {directory}: SQLite at {settings.effective_database_url}, "
         "in-process tasks"
     )
     platform = build_platform(settings)
@@ -160,7 +162,7 @@ def run_demo(directory: Path, echo: Echo = print) -> DemoResult:
         upgrade(platform.engine)
         echo("    database migrated to head (Alembic)")
         report = init_dev_pki(platform, DEMO_PASSWORD)
-        echo(f"[2/6] Development PKI made at run time in {report.directory}")
+        echo(f"[2/7] Development PKI made at run time in {report.directory}")
         echo(
             "    root and issuing CA, OCSP responder, CRLs, RFC 3161 TSA; "
             f"{len(report.participants)} participant"
@@ -171,23 +173,29 @@ def run_demo(directory: Path, echo: Echo = print) -> DemoResult:
         app = create_app(platform=platform, configure_logs=False)
         with serve_in_thread(app, port=port) as base, httpx.Client(base_url=base, timeout=30) as client:
             result.base_url = base
-            echo(f"[3/6] sealbid serving at {base} (OpenAPI at {base}/schema, probes /healthz /readyz)")
+            echo(f"[3/7] sealbid serving at {base} (OpenAPI at {base}/schema, probes /healthz /readyz)")
             ready = client.get("/readyz").json()
             echo(f"    readiness: {ready['checks']}")
             echo(
-                "[4/6] Certificate login (challenge signed locally, certificate path and revocation checked):"
+                "[4/7] Certificate login (challenge signed locally, certificate path and revocation checked):"
             )
             _login_everyone(client, settings.public_url, report, result, echo)
             _show_refusals(client, settings.public_url, report, result, echo)
             platform.tasks.join()
+            echo(
+                "[5/7] Tenders through the review workflow (agency drafts, authority approves, publication):"
+            )
+            result.tenders = publish_demo_tenders(
+                client, settings.public_url, report, platform.tasks.join, echo
+            )
             files = StateFiles(directory / "monitor" / "log-state.json")
-            echo("[5/6] Transparency log, checked by the monitor's tool (sealbid log verify):")
+            echo("[6/7] Transparency log, checked by the monitor's tool (sealbid log verify):")
             result.log_sizes.append(_verify(client, base, files, echo))
             _login_everyone(client, settings.public_url, report, DemoResult(), lambda _line: None)
             platform.tasks.join()
             echo("    ... every participant logged in again; the log grew; second run:")
             result.log_sizes.append(_verify(client, base, files, echo))
-            echo("[6/6] Tamper evidence:")
+            echo("[7/7] Tamper evidence:")
             _tamper_and_detect(platform, _Monitor(client, base, files), result, echo)
             _verify(client, base, files, echo, full=True)
     except (ClientError, MonitorError) as exc:
@@ -196,6 +204,7 @@ def run_demo(directory: Path, echo: Echo = print) -> DemoResult:
         platform.close()
     echo(
         f"Done: {len(result.logins)} participants logged in, {len(result.refusals)} refusals shown, "
+        f"{len(result.tenders)} tenders published, "
         f"log verified at sizes {result.log_sizes}, rewrite detected. State kept in {directory}."
     )
     return result

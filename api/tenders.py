@@ -47,9 +47,10 @@ def notice_document(notice: NoticeView, zone: str) -> dict[str, Any]:
 
 @dataclass
 class ReasonBody:
-    """``POST .../cancel``: why."""
+    """``POST .../cancel``: why (and optionally the cancellation notice's title)."""
 
     reason: str
+    title: str | None = None
 
 
 @dataclass
@@ -172,9 +173,8 @@ class AgencyTenderController(Controller):
         request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
         """Cancel the tender; a published one gets a public cancellation notice."""
-        return service.cancel(
-            platform, tender_id, data.reason, actor=agency_actor(principal, request)
-        ).document()
+        actor = agency_actor(principal, request)
+        return service.cancel(platform, tender_id, data.reason, actor=actor, title=data.title).document()
 
     @post("/{tender_id:uuid}/notices", sync_to_thread=True, summary="Publish a clarification or amendment")
     def notice(

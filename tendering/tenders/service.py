@@ -267,8 +267,11 @@ def publish_due(platform: Platform) -> list[uuid.UUID]:
     return [tender_id for tender_id in due if publish(platform, tender_id)]
 
 
-def cancel(platform: Platform, tender_id: uuid.UUID, reason: str, *, actor: Actor) -> TenderDetail:
-    """Cancel a tender with a reason; a published one gets a public cancellation notice."""
+def cancel(
+    platform: Platform, tender_id: uuid.UUID, reason: str, *, actor: Actor, title: str | None = None
+) -> TenderDetail:
+    """Cancel a tender with a reason; a published one gets a public cancellation notice (titled
+    ``title``, by default the tender's own title: the notice's kind says what it is)."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput("a cancellation must say why", code="reason-required")
@@ -289,9 +292,8 @@ def cancel(platform: Platform, tender_id: uuid.UUID, reason: str, *, actor: Acto
         tender.closed_at = now
         tender.end_code, tender.end_reason = "cancelled", reason
         if was_published:
-            notice = new_notice(
-                session, tender, "cancellation", "招标终止公告 / Cancellation", reason, now=now
-            )
+            heading = (title or "").strip() or tender.title
+            notice = new_notice(session, tender, "cancellation", heading, reason, now=now)
             deliver_notice(session, notice, now)
         supervision.cancel_steps(session, tender.id, now)
         return _detail(session, tender, "agency")

@@ -324,8 +324,9 @@ def test_cancel_with_a_reason_from_every_open_state(
     detail = service.cancel(platform, tender_id, "项目资金未落实", actor=agency(parties))
     assert detail.summary.state == "cancelled"
     assert (detail.end_code, detail.end_reason) == ("cancelled", "项目资金未落实")
-    kinds = [n.kind for n in detail.notices]
-    assert kinds == (["cancellation"] if stage == "published" else [])
+    notices = [(n.kind, n.title, n.body) for n in detail.notices]
+    expected = [("cancellation", detail.summary.title, "项目资金未落实")] if stage == "published" else []
+    assert notices == expected
     assert log_types(platform)[-1] == "tender.cancelled"
     clock.advance(timedelta(days=1))
     assert tick(platform).published == ()  # an approved-then-cancelled tender is never published
