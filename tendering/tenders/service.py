@@ -225,7 +225,17 @@ def reject(platform: Platform, tender_id: uuid.UUID, reasons: Sequence[str], *, 
 
 
 def publish(platform: Platform, tender_id: uuid.UUID) -> bool:
-    """Publish an approved tender whose publication time has come (idempotent: False if nothing to do)."""
+    """Publish an approved tender whose publication time has come (idempotent: False if nothing to do,
+    also when a concurrent run published it first)."""
+    try:
+        return _publish(platform, tender_id)
+    except Conflict as exc:
+        if exc.code == "tender-changed":
+            return False
+        raise
+
+
+def _publish(platform: Platform, tender_id: uuid.UUID) -> bool:
     now = platform.clock.now()
     with unit(platform) as session:
         tender = session.scalar(select(Tender).where(Tender.id == tender_id).with_for_update())
