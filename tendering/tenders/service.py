@@ -134,10 +134,10 @@ def update_draft(
     with unit(platform) as session:
         tender = _owned(session, tender_id, actor)
         _version_guard(expected_version, tender)
+        ensure_allowed(tender, "edit", actor)
         tenderee = organisation_by_uscc(session, spec.tenderee_uscc)
-        transition(platform, session, tender, "edit", actor)
         apply_spec(tender, spec, tenderee.identity_id)
-        session.flush()
+        transition(platform, session, tender, "edit", actor)  # logs the new content's hash
         return _detail(session, tender, "agency")
 
 
@@ -165,6 +165,16 @@ def withdraw(platform: Platform, tender_id: uuid.UUID, *, actor: Actor) -> Tende
         return _detail(session, tender, "agency")
 
 
+def _under_review(session: Session, tender_id: uuid.UUID, actor: Actor, action: str) -> Tender:
+    tender = load(session, tender_id, lock=True)
+    if tender.submitted_at is None:
+        raise tender_not_found()
+    ensure_allowed(tender, action, actor)
+    if actor.identity_id is not None and actor.identity_id in (tender.agency_id, tender.tenderee_id):
+        raise Forbidden("nobody reviews a tender of its own organisation", code="reviewer-is-party")
+    return tender
+
+
 def approve(platform: Platform, tender_id: uuid.UUID, *, actor: Actor) -> TenderDetail:
     """The authority approves: the rules are checked again from now, and publication is scheduled.
 
@@ -173,10 +183,7 @@ def approve(platform: Platform, tender_id: uuid.UUID, *, actor: Actor) -> Tender
     """
     now = platform.clock.now()
     with unit(platform) as session:
-        tender = load(session, tender_id, lock=True)
-        if tender.submitted_at is None:
-            raise tender_not_found()
-        ensure_allowed(tender, "approve", actor)
+        tender = _under_review(session, tender_id, actor, "approve")
         refuse(check_rules(session, tender, now))
         apply_timetable(tender, effective_timetable(spec_of(session, tender).timetable, now))
         tender.content_sha256 = spec_of(session, tender).sha256()
@@ -208,9 +215,7 @@ def reject(platform: Platform, tender_id: uuid.UUID, reasons: Sequence[str], *, 
     if not cleaned:
         raise InvalidInput("a rejection must give its reasons", code="reasons-required")
     with unit(platform) as session:
-        tender = load(session, tender_id, lock=True)
-        if tender.submitted_at is None:
-            raise tender_not_found()
+        tender = _under_review(session, tender_id, actor, "reject")
         transition(
             platform,
             session,

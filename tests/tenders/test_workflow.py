@@ -77,6 +77,7 @@ def test_edit_and_withdraw_and_resubmit(platform: Platform, clock: ManualClock, 
     )
     assert edited.summary.title == "城南道路改造工程（二次）"
     assert edited.content_sha256 != tender.content_sha256
+    assert log_entries(platform)[-1]["data"]["content_sha256"] == edited.content_sha256
     refused(
         Conflict,
         "tender-changed",
@@ -191,6 +192,20 @@ def test_roles_are_checked_by_the_state_machine(
     refused(Forbidden, "role-not-allowed", service.approve, platform, tender_id, actor=as_agency)
     assert state_of(platform, tender_id) == "pending_review"
     assert ACTIONS["publish"].roles == {"system"}
+
+
+def test_a_party_to_the_tender_cannot_review_it(
+    platform: Platform, clock: ManualClock, parties: Parties
+) -> None:
+    tender_id = draft(platform, clock, parties).summary.id
+    service.submit(platform, tender_id, actor=agency(parties))
+    for party in (parties.agency, parties.tenderee):
+        as_authority = parties.actor(party, "authority")
+        refused(Forbidden, "reviewer-is-party", service.approve, platform, tender_id, actor=as_authority)
+        refused(
+            Forbidden, "reviewer-is-party", service.reject, platform, tender_id, ["x"], actor=as_authority
+        )
+    assert state_of(platform, tender_id) == "pending_review"
 
 
 def test_other_agencies_do_not_see_or_touch_a_tender(
