@@ -21,12 +21,32 @@ def _url() -> str:
     return url or load_settings().effective_database_url
 
 
+def _include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object, *, dialect: str
+) -> bool:
+    """Leave dialect-specific search structures out of the comparison where they do not apply.
+
+    The portal's full-text search is an FTS5 virtual table (``tender_search`` and its shadow tables)
+    on SQLite and trigram GIN indexes (``ix_*_trgm``, declared in the metadata) on PostgreSQL.
+    """
+    if dialect == "sqlite":
+        if type_ == "table" and reflected and name is not None and name.startswith("tender_search"):
+            return False
+        if type_ == "index" and name is not None and name.endswith("_trgm"):
+            return False
+    return True
+
+
 def _run(connection: Connection) -> None:
+    dialect = connection.dialect.name
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=dialect == "sqlite",
         compare_type=True,
+        include_object=lambda obj, name, type_, reflected, compare_to: _include_object(
+            obj, name, type_, reflected, compare_to, dialect=dialect
+        ),
     )
     with context.begin_transaction():
         context.run_migrations()
