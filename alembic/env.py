@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
+import experts.models  # noqa: F401 - registers the expert tables on the shared metadata
 from tendering.db import make_engine
 from tendering.models import metadata
 from tendering.settings import load_settings

@@ -14,15 +14,19 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ControllerRouterHandler
 
 from api.auth import public_routes
+from api.bids import bid_route_handlers
 from api.devpki import DevPkiController
+from api.experts import expert_route_handlers
 from api.health import healthz, readyz
 from api.identities import IdentityAdminController
 from api.logging import configure_logging
 from api.login import LoginController
 from api.middleware import request_id_middleware
+from api.opening_keys import opening_key_route_handlers
 from api.portal import portal_route_handlers
 from api.problems import handle_exception
 from api.supervision import AgencyWarningsController, SupervisionController
+from api.telephony import telephony_route_handlers
 from api.tender_access import (
     DocumentDownloadController,
     MonitorDownloadsController,
@@ -58,6 +62,10 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         OrganisationProfileController,
         MonitorDownloadsController,
         SupervisionController,
+        *opening_key_route_handlers(),
+        *bid_route_handlers(),
+        *expert_route_handlers(),
+        *telephony_route_handlers(),
         AgencyWarningsController,
     ]
 

@@ -110,6 +110,17 @@ main.add_command(login)
 main.add_command(pki)
 main.add_command(identity)
 
+from api.client.bid_commands import bid  # noqa: E402
+from api.client.custodian_commands import custodian  # noqa: E402
+from api.client.submit_commands import add_submission_commands, receipt  # noqa: E402
+from api.experts_commands import experts  # noqa: E402
+
+add_submission_commands(bid)
+main.add_command(bid)
+main.add_command(receipt)
+main.add_command(custodian)
+main.add_command(experts)
+
 
 @main.command()
 @click.option(

@@ -6,6 +6,7 @@ Add new model modules here.
 from __future__ import annotations
 
 from tendering import tasks
+from tendering.bids import models as bid_models
 from tendering.bids import opening_key_models as bid_opening_key_models
 from tendering.db import Base
 from tendering.identity import models as identity_models
@@ -19,6 +20,7 @@ from tendering.translog import models as translog_models
 metadata = Base.metadata
 
 __all__ = [
+    "bid_models",
     "bid_opening_key_models",
     "identity_models",
     "metadata",

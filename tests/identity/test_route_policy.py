@@ -26,6 +26,8 @@ EXPECTED_PUBLIC_PREFIXES = (
     "/ocds/",
     # published tenders as JSON (api/tender_access.py)
     "/public/",
+    # telephony provider webhooks, authenticated by the provider's request signature (api/telephony.py)
+    "/telephony/",
 )
 #: Exact public paths (the portal's home page redirects to the announcement list).
 EXPECTED_PUBLIC_PATHS = ("/",)
