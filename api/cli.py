@@ -55,6 +55,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 @click.pass_context
 def worker(ctx: click.Context, threads: int) -> None:
     """Run task workers (Dramatiq on Redis) and the outbox relay until interrupted."""
+    import experts.tasks  # noqa: F401 - registers the expert confirmation tasks
     from api.logging import configure_logging
     from tendering.platform import build_platform
 

@@ -21,6 +21,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from tendering.bids.settings import BidSettings
+from tendering.expert_settings import ExpertSettings, TelephonySettings
+
 Environment = Literal["development", "sandbox", "test", "production"]
 RevocationPolicy = Literal["require", "soft-fail"]
 
@@ -28,7 +31,9 @@ RevocationPolicy = Literal["require", "soft-fail"]
 class Settings(BaseSettings):
     """Everything sealbid can be configured with."""
 
-    model_config = SettingsConfigDict(env_prefix="SEALBID_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SEALBID_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
 
     environment: Environment = "development"
     data_dir: Path = Field(default=Path(".sealbid"), description="Where the embedded default keeps state.")
@@ -67,6 +72,11 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
     token_secret_file: Path | None = Field(default=None, description="HMAC key for tokens; default data_dir.")
     identity_uscc_oids: tuple[str, ...] = ("2.5.4.97", "2.5.4.5")
+
+    # Sections of their own (environment: SEALBID_<SECTION>__<FIELD>, TOML: [section])
+    bids: BidSettings = Field(default_factory=BidSettings)
+    experts: ExpertSettings = Field(default_factory=ExpertSettings)
+    telephony: TelephonySettings = Field(default_factory=TelephonySettings)
 
     default_time_zone: str = "Asia/Shanghai"
     default_locale: Literal["zh-CN", "en"] = "zh-CN"

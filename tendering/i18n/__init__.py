@@ -32,14 +32,24 @@ def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None
 
 @cache
 def load_messages(locale: str) -> Mapping[str, str]:
-    """The flattened ``key -> text`` table of one locale's catalog file."""
+    """The flattened ``key -> text`` table of one locale: ``<locale>.toml`` plus ``<locale>/*.toml``.
+
+    Each capability may keep its texts in its own file under the locale's folder; a key defined twice is
+    an error, so one file can never silently override another.
+    """
     if locale not in LOCALES:
         msg = f"no catalog for locale {locale!r}"
         raise ValueError(msg)
-    with (_CATALOG_DIR / f"{locale}.toml").open("rb") as handle:
-        messages: dict[str, str] = {}
-        _flatten("", tomllib.load(handle), messages)
-        return messages
+    messages: dict[str, str] = {}
+    for path in [_CATALOG_DIR / f"{locale}.toml", *sorted((_CATALOG_DIR / locale).glob("*.toml"))]:
+        with path.open("rb") as handle:
+            part: dict[str, str] = {}
+            _flatten("", tomllib.load(handle), part)
+        if clash := sorted(messages.keys() & part.keys()):
+            msg = f"{path.name} redefines catalog keys already defined: {', '.join(clash[:5])}"
+            raise ValueError(msg)
+        messages.update(part)
+    return messages
 
 
 @dataclass(frozen=True)
