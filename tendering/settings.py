@@ -22,7 +22,8 @@ from pydantic_settings import (
 )
 
 from tendering.bids.settings import BidSettings
-from tendering.expert_settings import ExpertSettings, TelephonySettings
+from tendering.expert_settings import ExpertSettings
+from tendering.telephony_settings import TelephonySettings
 
 Environment = Literal["development", "sandbox", "test", "production"]
 RevocationPolicy = Literal["require", "soft-fail"]
