@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("share_count", sa.Integer(), nullable=False),
         sa.Column("lead_custodian_id", sa.Uuid(), nullable=False),
         sa.Column("bundle_sha256", sa.String(length=64), nullable=False),
+        sa.Column("signature_sha256", sa.String(length=64), nullable=False),
         sa.Column("registered_at", tendering.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["lead_custodian_id"],
@@ -48,6 +49,7 @@ def upgrade() -> None:
         sa.Column("tender_id", sa.Uuid(), nullable=False),
         sa.Column("share_index", sa.Integer(), nullable=False),
         sa.Column("custodian_id", sa.Uuid(), nullable=False),
+        sa.Column("custodian_certificate_sha256", sa.String(length=64), nullable=False),
         sa.Column("encrypted_share", sa.LargeBinary(), nullable=False),
         sa.Column("commitment", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.bids.fixtures import app_client, dev, parties, test_pki  # noqa: F401 - fixtures
+from tests.bids.fixtures import app_client, dev, keyed_tender, parties, test_pki  # noqa: F401 - fixtures

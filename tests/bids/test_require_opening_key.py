@@ -50,6 +50,7 @@ def test_registered_opening_key_is_returned(
                 share_count=3,
                 lead_custodian_id=parties.custodians[0],
                 bundle_sha256="cd" * 32,
+                signature_sha256="ef" * 32,
                 registered_at=clock.now() + timedelta(seconds=1),
             )
         )
