@@ -1,3 +1,38 @@
-"""Dramatiq tasks of the expert confirmation (voice call, SMS), registered on import."""
+"""Dramatiq tasks of the expert confirmation (voice call, SMS), registered on import.
+
+- ``experts.confirm(assignment_id)``: the draw enqueues it (after commit) for every pending member and
+  every replacement; it opens the confirmation and places the first call (a repeat does nothing).
+- ``experts.contact(assignment_id, step)``: the next call or the SMS (an older ``step`` does nothing).
+- ``experts.sweep()``: collect polled provider events and fire due timers (retry spacing, SMS reply
+  timeout, calls without a final status). The maintenance loop sends it every round.
+"""
 
 from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from experts.confirmation import CONTACT_TASK, contact, start
+from experts.notify_committee import CONFIRM_TASK
+from experts.notify_events import sweep
+from tendering.tasks import tasks
+
+SWEEP_TASK = "experts.sweep"
+
+
+@tasks.task(CONFIRM_TASK, max_retries=10)
+def confirm_task(context: Any, assignment_id: str) -> None:
+    """Start the confirmation of a drawn expert (idempotent)."""
+    start(context, uuid.UUID(assignment_id))
+
+
+@tasks.task(CONTACT_TASK, max_retries=10)
+def contact_task(context: Any, assignment_id: str, step: int) -> None:
+    """Make the confirmation's next contact if it still waits for ``step`` (idempotent)."""
+    contact(context, uuid.UUID(assignment_id), int(step))
+
+
+@tasks.task(SWEEP_TASK, max_retries=0)
+def sweep_task(context: Any) -> None:
+    """Apply polled provider events and due timers (idempotent; the next round repeats it)."""
+    sweep(context)
