@@ -22,6 +22,8 @@ from api.identities import IdentityAdminController
 from api.logging import configure_logging
 from api.login import LoginController
 from api.middleware import request_id_middleware
+from api.opening import opening_route_handlers
+from api.opening_hall import opening_hall_route_handlers
 from api.opening_keys import opening_key_route_handlers
 from api.portal import portal_route_handlers
 from api.problems import handle_exception
@@ -64,6 +66,8 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         SupervisionController,
         *opening_key_route_handlers(),
         *bid_route_handlers(),
+        *opening_route_handlers(),
+        *opening_hall_route_handlers(),
         *expert_route_handlers(),
         *telephony_route_handlers(),
         AgencyWarningsController,

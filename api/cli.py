@@ -113,10 +113,14 @@ main.add_command(identity)
 
 from api.client.bid_commands import bid  # noqa: E402
 from api.client.custodian_commands import custodian  # noqa: E402
+from api.client.decrypt_commands import add_decrypt_commands  # noqa: E402
+from api.client.release_commands import add_release_commands  # noqa: E402
 from api.client.submit_commands import add_submission_commands, receipt  # noqa: E402
 from api.experts_commands import experts  # noqa: E402
 
 add_submission_commands(bid)
+add_decrypt_commands(bid)
+add_release_commands(custodian)
 main.add_command(bid)
 main.add_command(receipt)
 main.add_command(custodian)

@@ -10,6 +10,8 @@ from tendering.bids import models as bid_models
 from tendering.bids import opening_key_models as bid_opening_key_models
 from tendering.db import Base
 from tendering.identity import models as identity_models
+from tendering.opening import models as opening_models
+from tendering.opening import record_models as opening_record_models
 from tendering.search import fulltext as search_fulltext
 from tendering.tenders import models as tender_models
 from tendering.tenders import notice_models as tender_notice_models
@@ -24,6 +26,8 @@ __all__ = [
     "bid_opening_key_models",
     "identity_models",
     "metadata",
+    "opening_models",
+    "opening_record_models",
     "search_fulltext",
     "tasks",
     "tender_models",
