@@ -114,6 +114,7 @@ main.add_command(identity)
 from api.client.bid_commands import bid  # noqa: E402
 from api.client.custodian_commands import custodian  # noqa: E402
 from api.client.decrypt_commands import add_decrypt_commands  # noqa: E402
+from api.client.opening_verify import opening  # noqa: E402
 from api.client.release_commands import add_release_commands  # noqa: E402
 from api.client.submit_commands import add_submission_commands, receipt  # noqa: E402
 from api.experts_commands import experts  # noqa: E402
@@ -124,6 +125,7 @@ add_release_commands(custodian)
 main.add_command(bid)
 main.add_command(receipt)
 main.add_command(custodian)
+main.add_command(opening)
 main.add_command(experts)
 
 
