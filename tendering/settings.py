@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from tendering.bids.settings import BidSettings
 from tendering.expert_settings import ExpertSettings
+from tendering.opening.settings import OpeningSettings
 from tendering.telephony_settings import TelephonySettings
 
 Environment = Literal["development", "sandbox", "test", "production"]
@@ -77,6 +78,7 @@ class Settings(BaseSettings):
     # Sections of their own (environment: SEALBID_<SECTION>__<FIELD>, TOML: [section])
     bids: BidSettings = Field(default_factory=BidSettings)
     experts: ExpertSettings = Field(default_factory=ExpertSettings)
+    opening: OpeningSettings = Field(default_factory=OpeningSettings)
     telephony: TelephonySettings = Field(default_factory=TelephonySettings)
 
     default_time_zone: str = "Asia/Shanghai"
