@@ -50,6 +50,34 @@ class AcceleratedClock:
         return self._origin + timedelta(seconds=elapsed * self.speed)
 
 
+class SkippingClock:
+    """Real-time sandbox time that can jump ahead: the demo lets a bid deadline pass without waiting days.
+
+    It runs at the speed of the wall clock from ``start`` (default: now) and :meth:`skip` moves it forward;
+    it never goes backwards. Like :class:`AcceleratedClock`, only for demos and sandboxes.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._origin = start.astimezone(UTC) if start else datetime.now(UTC)
+        self._mono0 = time.monotonic()
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """Return the sandbox time."""
+        with self._lock:
+            return self._origin + timedelta(seconds=time.monotonic() - self._mono0) + self._offset
+
+    def skip(self, delta: timedelta) -> datetime:
+        """Jump ``delta`` ahead (never backwards) and return the new time."""
+        if delta < timedelta(0):
+            msg = "a clock does not go backwards"
+            raise ValueError(msg)
+        with self._lock:
+            self._offset += delta
+        return self.now()
+
+
 class ManualClock:
     """A clock that moves only when told to; for tests and scripted demos."""
 

@@ -93,3 +93,20 @@ def test_accelerated_clock_runs_faster(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_system_clock_is_aware_utc() -> None:
     assert SystemClock().now().utcoffset() == timedelta(0)
+
+
+def test_skipping_clock_runs_in_real_time_and_jumps_ahead_only() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tendering.clock import SkippingClock
+
+    start = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    clock = SkippingClock(start)
+    first = clock.now()
+    assert start <= first < start + timedelta(seconds=5)
+    jumped = clock.skip(timedelta(days=21))
+    assert jumped >= first + timedelta(days=21)
+    assert clock.now() >= jumped
+    with pytest.raises(ValueError, match="backwards"):
+        clock.skip(timedelta(seconds=-1))
+    assert clock.now() >= jumped
