@@ -1,0 +1,178 @@
+"""Sealing a bid on the bidder's machine: package -> SignedData -> [bidder layer] -> opening layer.
+
+Layer 2 is an attached CMS SignedData by the bidder's signing certificate (content type, message
+digest, signing time, ESS signing-certificate-v2; optionally an RFC 3161 signature time-stamp,
+CAdES-T). The optional middle layer (Measures Art. 30: the tender asks bidders to decrypt their own
+bids at the opening) is an AuthEnvelopedData to the bidder's own encryption certificate. Layer 3 is an
+AuthEnvelopedData (AES-256-GCM, ECDH P-256) to the tender's opening certificate. Intermediate layers
+are spooled to temporary files, so memory stays bounded whatever the package size (disk: about twice
+the package size while sealing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from crypto.bidpackage.errors import BidSealError
+from crypto.bidpackage.manifest import Manifest
+from crypto.bidpackage.reader import PackageLimits, verify_package
+from crypto.cms import RecipientId, Signer, TimeStamper, seal, sign_attached_to
+from crypto.identity import IdentityError, identify
+
+__all__ = ["SealedBid", "certificate_uscc", "check_opening_certificate_for", "seal_bid", "tender_uri"]
+
+
+@dataclass(frozen=True)
+class SealedBid:
+    """What :func:`seal_bid` wrote."""
+
+    envelope_size: int
+    envelope_sha256: str
+    signed_size: int
+    bidder_layer: bool
+    timestamped: bool
+    manifest: Manifest
+    recipients: tuple[RecipientId, ...]
+
+
+class _HashingSink:
+    def __init__(self, sink: BinaryIO) -> None:
+        self._sink = sink
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        self._sink.write(data)
+        return len(data)
+
+
+def certificate_uscc(certificate: x509.Certificate) -> str | None:
+    """The USCC of the enterprise a certificate speaks for, or ``None`` (a person, or no identity)."""
+    try:
+        return identify(certificate).uscc
+    except IdentityError:
+        return None
+
+
+def tender_uri(tender_id: str) -> str:
+    """How an opening certificate names its tender (subjectAltName URI): ``urn:uuid:`` for UUIDs."""
+    try:
+        return uuid.UUID(tender_id).urn
+    except ValueError:
+        return f"urn:sealbid:tender:{tender_id}"
+
+
+def check_opening_certificate_for(
+    certificate: x509.Certificate, tender_id: str, *, at: datetime | None = None
+) -> None:
+    """Refuse an opening certificate that cannot be right for ``tender_id`` (:class:`BidSealError`).
+
+    Its key must be P-256 (ECDH), it must be valid ``at`` (default now), and if its subjectAltName
+    names a tender, that tender must be this one.
+    """
+    key = certificate.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise BidSealError("opening-certificate-invalid", "the opening certificate does not hold a P-256 key")
+    moment = at or datetime.now(UTC)
+    if not certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc:
+        raise BidSealError(
+            "opening-certificate-invalid",
+            f"the opening certificate is valid only from {certificate.not_valid_before_utc:%Y-%m-%d %H:%M} "
+            f"to {certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC",
+        )
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return
+    uris = [u for u in names.get_values_for_type(x509.UniformResourceIdentifier) if u.startswith("urn:")]
+    tender_uris = [u for u in uris if u.startswith(("urn:uuid:", "urn:sealbid:tender:"))]
+    if tender_uris and tender_uri(tender_id) not in tender_uris:
+        raise BidSealError(
+            "opening-certificate-other-tender",
+            f"the opening certificate is for {', '.join(tender_uris)}, not for tender {tender_id}",
+        )
+
+
+def _seekable(source: BinaryIO | Path, stack: contextlib.ExitStack) -> BinaryIO:
+    return stack.enter_context(source.open("rb")) if isinstance(source, Path) else source
+
+
+def seal_bid(
+    package: BinaryIO | Path,
+    sink: BinaryIO,
+    signer: Signer,
+    *,
+    opening_certificate: x509.Certificate,
+    bidder_encryption_certificate: x509.Certificate | None = None,
+    timestamper: TimeStamper | None = None,
+    signing_time: datetime | None = None,
+    package_limits: PackageLimits | None = None,
+    workdir: Path | None = None,
+    chunk_size: int = 1 << 20,
+) -> SealedBid:
+    """Verify the package, sign it, optionally seal it to the bidder, seal it to the opening certificate.
+
+    Refuses (before writing anything) a package that does not verify (:class:`PackageError`), a
+    signing certificate whose USCC is not the manifest's ``bidder_uscc``, and an opening certificate
+    for another tender (:class:`BidSealError`). ``sink`` receives the envelope; it is complete only
+    when this returns.
+    """
+    with contextlib.ExitStack() as stack:
+        source = _seekable(package, stack)
+        start = source.tell()
+        manifest = verify_package(source, limits=package_limits)
+        uscc = certificate_uscc(signer.certificate)
+        if uscc != manifest.bidder_uscc:
+            raise BidSealError(
+                "bidder-mismatch",
+                f"the package is for bidder {manifest.bidder_uscc} but the signing certificate is "
+                f"{'for ' + uscc if uscc else 'not an enterprise certificate'}",
+            )
+        check_opening_certificate_for(opening_certificate, manifest.tender_id, at=signing_time)
+        source.seek(start)
+        signed = stack.enter_context(tempfile.TemporaryFile(dir=workdir))
+        signed_size = sign_attached_to(
+            source,
+            signed,
+            signer,
+            signing_time=signing_time,
+            timestamper=timestamper,
+            chunk_size=chunk_size,
+        )
+        inner: BinaryIO = signed
+        inner_size = signed_size
+        signed.seek(0)
+        if bidder_encryption_certificate is not None:
+            middle = stack.enter_context(tempfile.TemporaryFile(dir=workdir))
+            inner_size = seal(
+                signed,
+                middle,
+                [bidder_encryption_certificate],
+                content_size=signed_size,
+                chunk_size=chunk_size,
+            ).envelope_size
+            middle.seek(0)
+            inner = middle
+        out = _HashingSink(sink)
+        result = seal(inner, out, [opening_certificate], content_size=inner_size, chunk_size=chunk_size)  # type: ignore[arg-type]
+    return SealedBid(
+        envelope_size=out.size,
+        envelope_sha256=out.digest.hexdigest(),
+        signed_size=signed_size,
+        bidder_layer=bidder_encryption_certificate is not None,
+        timestamped=timestamper is not None,
+        manifest=manifest,
+        recipients=result.recipients,
+    )
