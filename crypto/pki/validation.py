@@ -87,6 +87,8 @@ class Purpose(enum.StrEnum):
     """keyAgreement for EC keys, keyEncipherment for RSA keys."""
     LOGIN = "login"
     """Challenge-response login: the same key usage as SIGNING."""
+    TIME_STAMPING = "time-stamping"
+    """An RFC 3161 time-stamping authority: extendedKeyUsage timeStamping and a signing key usage."""
 
 
 class RevocationPolicy(enum.StrEnum):
@@ -400,6 +402,8 @@ def _usage_problem(cert: x509.Certificate, purpose: Purpose) -> str | None:
             return "a CA certificate cannot be used as an end-entity certificate"
     except x509.ExtensionNotFound:
         pass
+    if purpose is Purpose.TIME_STAMPING:
+        return _tsa_usage_problem(cert)
     try:
         ekus = set(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
         if ekus and ekus <= _SERVICE_EKUS:
@@ -417,6 +421,22 @@ def _usage_problem(cert: x509.Certificate, purpose: Purpose) -> str | None:
     if isinstance(cert.public_key(), ec.EllipticCurvePublicKey):
         return None if ku.key_agreement else "key usage does not allow encryption (EC key needs keyAgreement)"
     return None if ku.key_encipherment else "key usage does not allow encryption (needs keyEncipherment)"
+
+
+def _tsa_usage_problem(cert: x509.Certificate) -> str | None:
+    try:
+        ekus = set(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        ekus = set()
+    if ExtendedKeyUsageOID.TIME_STAMPING not in ekus:
+        return "certificate is not a time-stamping authority's (no extendedKeyUsage timeStamping)"
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    if ku.digital_signature or ku.content_commitment:
+        return None
+    return "key usage does not allow time-stamping (needs digitalSignature or nonRepudiation)"
 
 
 def _subject(cert: Any) -> str:

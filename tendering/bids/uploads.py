@@ -1,0 +1,305 @@
+"""Resumable, chunked uploads of sealed envelopes (a subset of the tus 1.0 protocol's semantics).
+
+A bidder creates an upload session with the envelope's declared size and SHA-256, sends chunks at
+offsets (``Upload-Offset``), asks for the current offset after a dropped connection, and finalises
+with its signed statement (:mod:`tendering.bids.submission`). Chunks stream to a partial file under
+``settings.bids.upload_dir`` (default ``data_dir/uploads``) and are fsynced before the new offset is
+recorded, so an acknowledged offset survives a crash. Re-sending a chunk that was already received is
+harmless (the bytes are compared, nothing changes); a chunk at any other offset is a Conflict that
+tells the current offset. Sessions untouched for ``upload_ttl_seconds`` expire and are removed by the
+maintenance sweep (:func:`sweep_expired`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import anyio.to_thread
+from sqlalchemy import delete, select, update
+
+from tendering.bids.acceptance import check_eligible, open_tender, opening_certificate_of
+from tendering.bids.models import UploadSession, UploadState
+from tendering.errors import Conflict, InvalidInput, NotFound, SealbidError, TooLate
+
+if TYPE_CHECKING:
+    from tendering.platform import Platform
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_LOCKS: dict[uuid.UUID, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@dataclass(frozen=True)
+class UploadStatus:
+    """What a client needs to resume: the session, how much arrived, how much is expected."""
+
+    id: uuid.UUID
+    tender_id: uuid.UUID
+    offset: int
+    size: int
+    sha256: str
+    expires_at: datetime
+    state: str
+
+    def document(self) -> dict[str, Any]:
+        """JSON view."""
+        return {
+            "id": str(self.id),
+            "tender": str(self.tender_id),
+            "offset": self.offset,
+            "size": self.size,
+            "sha256": self.sha256,
+            "expires_at": self.expires_at.isoformat(),
+            "state": self.state,
+        }
+
+
+def upload_dir(platform: Platform) -> Path:
+    """Where partial uploads live."""
+    directory = platform.settings.bids.upload_dir or platform.settings.data_dir / "uploads"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def partial_path(platform: Platform, upload_id: uuid.UUID) -> Path:
+    """The partial file of an upload session."""
+    return upload_dir(platform) / f"{upload_id}.part"
+
+
+def _status(row: UploadSession) -> UploadStatus:
+    return UploadStatus(
+        row.id, row.tender_id, row.offset, row.declared_size, row.declared_sha256, row.expires_at, row.state
+    )
+
+
+def _not_found() -> NotFound:
+    return NotFound("no upload session with this id is open for you", code="upload-not-found")
+
+
+def create_upload(
+    platform: Platform,
+    *,
+    bidder_id: uuid.UUID,
+    tender_id: uuid.UUID,
+    size: int,
+    sha256: str,
+    address: str | None,
+    user_agent: str | None,
+) -> UploadStatus:
+    """Open an upload session after the checks that can be made before any byte arrives."""
+    limit = platform.settings.bids.max_envelope_bytes
+    if size < 1:
+        raise InvalidInput("the envelope size must be at least one byte", code="envelope-size-invalid")
+    if size > limit:
+        raise InvalidInput(
+            f"the envelope is {size} bytes; this platform accepts at most {limit} bytes",
+            code="envelope-too-large",
+            limit=limit,
+        )
+    if not _HEX64.fullmatch(sha256):
+        raise InvalidInput("sha256 must be 64 lower-case hex digits", code="envelope-digest-invalid")
+    now = platform.clock.now()
+    with platform.transaction() as session:
+        tender = open_tender(session, tender_id, now)
+        opening_certificate_of(session, tender)
+        check_eligible(session, tender, bidder_id)
+        row = UploadSession(
+            id=uuid.uuid4(),
+            tender_id=tender_id,
+            bidder_id=bidder_id,
+            declared_size=size,
+            declared_sha256=sha256,
+            offset=0,
+            state=UploadState.OPEN,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(seconds=platform.settings.bids.upload_ttl_seconds),
+            chunks=[],
+            address=(address or "")[:100] or None,
+            user_agent=(user_agent or "")[:300] or None,
+        )
+        session.add(row)
+    partial_path(platform, row.id).touch()
+    return _status(row)
+
+
+def upload_status(platform: Platform, upload_id: uuid.UUID, bidder_id: uuid.UUID) -> UploadStatus:
+    """The session's current offset (only for its owner; anyone else gets NotFound)."""
+    with platform.session_factory() as session:
+        row = session.get(UploadSession, upload_id)
+        if row is None or row.bidder_id != bidder_id:
+            raise _not_found()
+        return _status(row)
+
+
+def open_session(
+    platform: Platform, upload_id: uuid.UUID, bidder_id: uuid.UUID, *, check_expiry: bool = True
+) -> UploadSession:
+    """The owner's open (and, unless told otherwise, unexpired) session row (detached)."""
+    with platform.session_factory() as session:
+        row = session.get(UploadSession, upload_id)
+    if row is None or row.bidder_id != bidder_id:
+        raise _not_found()
+    if row.state != UploadState.OPEN:
+        raise Conflict("this upload was already finalised", code="upload-finished")
+    if check_expiry:
+        check_not_expired(platform, row)
+    return row
+
+
+def check_not_expired(platform: Platform, row: UploadSession) -> None:
+    """Refuse an expired session (the sweep removes it soon)."""
+    if platform.clock.now() >= row.expires_at:
+        raise TooLate("this upload session expired; start a new upload", code="upload-expired")
+
+
+def _lock(upload_id: uuid.UUID) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(upload_id, threading.Lock())
+
+
+def _offset_mismatch(current: int, given: int) -> Conflict:
+    return Conflict(
+        f"the upload is at offset {current}, not {given}: resume from {current}",
+        code="upload-offset-mismatch",
+        offset=current,
+    )
+
+
+async def write_chunk(
+    platform: Platform,
+    upload_id: uuid.UUID,
+    bidder_id: uuid.UUID,
+    offset: int,
+    body: AsyncIterator[bytes],
+) -> UploadStatus:
+    """Append the bytes of ``body`` at ``offset``; returns the new status.
+
+    The body streams to the partial file (bounded by ``max_chunk_bytes`` per request). A chunk that
+    starts before the current offset is compared with what was received and only its new tail is
+    written; a chunk that starts after it is refused.
+    """
+    row = await anyio.to_thread.run_sync(open_session, platform, upload_id, bidder_id)
+    if offset < 0 or offset > row.offset:
+        raise _offset_mismatch(row.offset, offset)
+    lock = _lock(upload_id)
+    if not lock.acquire(blocking=False):
+        raise Conflict("another chunk of this upload is being received; retry", code="upload-busy")
+    try:
+        started = platform.clock.now()
+        end, interrupted = await _receive(platform, row, offset, body)
+        new = await anyio.to_thread.run_sync(_record_offset, platform, row, end, offset, started)
+    finally:
+        lock.release()
+    if interrupted is not None:
+        raise interrupted  # what did arrive is kept: the client resumes from the new offset
+    return new
+
+
+async def _receive(
+    platform: Platform, row: UploadSession, offset: int, body: AsyncIterator[bytes]
+) -> tuple[int, Exception | None]:
+    """Write the body at ``offset``; returns the end position and the error that cut it short, if any."""
+    path = partial_path(platform, row.id)
+    position = offset
+    interrupted: Exception | None = None
+    with path.open("r+b") as handle:
+        handle.seek(offset)
+        try:
+            position = await _copy(body, handle, row, offset, platform.settings.bids.max_chunk_bytes)
+        except SealbidError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a dropped connection: keep what arrived
+            interrupted = exc
+            position = handle.tell()
+        handle.flush()
+        await anyio.to_thread.run_sync(os.fsync, handle.fileno())
+    return max(position, offset), interrupted
+
+
+async def _copy(
+    body: AsyncIterator[bytes], handle: BinaryIO, row: UploadSession, offset: int, limit: int
+) -> int:
+    """Copy the body to ``handle`` (positioned at ``offset``), comparing bytes already received."""
+    position = offset
+    received = 0
+    async for piece in body:
+        if not piece:
+            continue
+        received += len(piece)
+        if received > limit:
+            raise InvalidInput(f"a chunk may be at most {limit} bytes", code="chunk-too-large", limit=limit)
+        if position + len(piece) > row.declared_size:
+            raise InvalidInput(
+                f"the chunk goes beyond the declared size of {row.declared_size} bytes",
+                code="upload-beyond-size",
+            )
+        overlap = max(0, min(row.offset - position, len(piece)))
+        if overlap and handle.read(overlap) != piece[:overlap]:
+            raise _offset_mismatch(row.offset, offset)
+        if overlap < len(piece):
+            handle.write(piece[overlap:])
+        position += len(piece)
+    return position
+
+
+def _record_offset(
+    platform: Platform, row: UploadSession, end: int, offset: int, started: datetime
+) -> UploadStatus:
+    now = platform.clock.now()
+    if end <= row.offset:
+        return _status(row)  # a re-sent chunk: nothing new
+    chunk = [offset, end - offset, now.isoformat(), round((now - started).total_seconds(), 3)]
+    with platform.transaction() as session:
+        changed = session.execute(
+            update(UploadSession)
+            .where(UploadSession.id == row.id, UploadSession.offset == row.offset)
+            .values(
+                offset=end,
+                updated_at=now,
+                expires_at=now + timedelta(seconds=platform.settings.bids.upload_ttl_seconds),
+                chunks=[*row.chunks, chunk],
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        fresh = session.get(UploadSession, row.id)
+        assert fresh is not None
+        session.refresh(fresh)
+        if not changed:
+            raise _offset_mismatch(fresh.offset, offset)
+        return _status(fresh)
+
+
+def abandon_upload(platform: Platform, upload_id: uuid.UUID, bidder_id: uuid.UUID) -> None:
+    """Delete an open upload and its partial file (the bidder gave up)."""
+    with platform.transaction() as session:
+        row = session.get(UploadSession, upload_id)
+        if row is None or row.bidder_id != bidder_id or row.state != UploadState.OPEN:
+            raise _not_found()
+        session.delete(row)
+    partial_path(platform, upload_id).unlink(missing_ok=True)
+
+
+def sweep_expired(platform: Platform) -> int:
+    """Remove expired open sessions and their partial files; returns how many. Idempotent."""
+    now = platform.clock.now()
+    with platform.transaction() as session:
+        ids = list(
+            session.scalars(
+                select(UploadSession.id).where(
+                    UploadSession.state == UploadState.OPEN, UploadSession.expires_at <= now
+                )
+            )
+        )
+        if ids:
+            session.execute(delete(UploadSession).where(UploadSession.id.in_(ids)))
+    for upload_id in ids:
+        partial_path(platform, upload_id).unlink(missing_ok=True)
+    return len(ids)
