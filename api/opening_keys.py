@@ -175,7 +175,7 @@ class OpeningCertificateController(Controller):
         *,
         platform: PlatformDep,
         tender_id: FromPath[uuid.UUID],
-        encoding: Annotated[str, QueryParameter(query="format", pattern="^(der|pem)$")] = "der",
+        encoding: Annotated[str, QueryParameter(name="format", pattern="^(der|pem)$")] = "der",
     ) -> Response[bytes]:
         """``?format=der`` (default, application/pkix-cert) or ``?format=pem``."""
         der = opening_keys.public_opening_certificate(platform, tender_id)
