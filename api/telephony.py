@@ -19,6 +19,7 @@ from litestar.types import ControllerRouterHandler
 
 import experts.tasks  # noqa: F401 - registers the confirmation tasks for the in-process worker
 from api.auth import PUBLIC
+from api.deps import PlatformDep
 from experts.notify_events import handle_event, is_known
 from experts.notify_voice import gather_twiml, voice_twiml
 from experts.telephony import ProviderEvent, provider_for
@@ -71,7 +72,7 @@ def _xml(text: str) -> Response[str]:
 
 
 @post("/voice", status_code=200)
-async def voice(request: Request[Any, Any, Any], platform: Platform) -> Response[str]:
+async def voice(request: Request[Any, Any, Any], platform: PlatformDep) -> Response[str]:
     """An answered call asks what to say: the prompt with a one-key gather."""
     provider, params = await _verified(request, platform)
     call_sid = params.get("CallSid", "")
@@ -82,7 +83,7 @@ async def voice(request: Request[Any, Any, Any], platform: Platform) -> Response
 
 
 @post("/gather", status_code=200)
-async def gather(request: Request[Any, Any, Any], platform: Platform) -> Response[str]:
+async def gather(request: Request[Any, Any, Any], platform: PlatformDep) -> Response[str]:
     """The key the expert pressed: settle on 1 or 2, else prompt again."""
     provider, params = await _verified(request, platform)
     event = gather_event(params, request.headers.get("i-twilio-idempotency-token"))
@@ -94,7 +95,7 @@ async def gather(request: Request[Any, Any, Any], platform: Platform) -> Respons
 
 
 def _status_route(path: str, parse: Callable[[dict[str, str]], ProviderEvent]) -> ControllerRouterHandler:
-    async def handler(request: Request[Any, Any, Any], platform: Platform) -> Response[str]:
+    async def handler(request: Request[Any, Any, Any], platform: PlatformDep) -> Response[str]:
         _, params = await _verified(request, platform)
         await _apply(platform, parse(params))
         return _xml(empty_twiml())
@@ -105,7 +106,7 @@ def _status_route(path: str, parse: Callable[[dict[str, str]], ProviderEvent]) -
 
 
 @post("/sms", status_code=200)
-async def inbound_sms(request: Request[Any, Any, Any], platform: Platform) -> Response[str]:
+async def inbound_sms(request: Request[Any, Any, Any], platform: PlatformDep) -> Response[str]:
     """An SMS reply ``<code> 1`` / ``<code> 2``; nothing is sent back."""
     _, params = await _verified(request, platform)
     event = inbound_sms_event(params)
