@@ -78,7 +78,7 @@ def submission_statement(
     fields: dict[str, Any] = {
         "type": SUBMISSION_TYPE,
         "tender": str(tender_id),
-        "lots": lots or [1],
+        "lots": [1] if lots is None else lots,
         "envelope_sha256": hashlib.sha256(envelope).hexdigest(),
         "envelope_size": len(envelope),
         "bidder_uscc": uscc,
