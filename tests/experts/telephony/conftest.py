@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,17 +40,17 @@ def twilio_committee() -> InMemoryCommittee:
     return committee_of(members=1, reserves=1)
 
 
-@pytest.fixture
-def twilio_world(
-    settings: Settings, clock: ManualClock, tmp_path: Path, twilio_committee: InMemoryCommittee
+@contextmanager
+def serve_with_fake_twilio(
+    settings: Settings, clock: ManualClock, tmp_path: Path, committee: InMemoryCommittee
 ) -> Iterator[TwilioWorld]:
+    """sealbid configured for Twilio at the fake's REST API, served on a loopback port."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     token_file = tmp_path / "twilio-token"
     token_file.write_text(TEST_AUTH_TOKEN + "\n", encoding="utf-8")
-    with FakeTwilio(
-        ACCOUNT_SID, TEST_AUTH_TOKEN, inbound_sms_url=base_url + INBOUND_SMS_PATH, number=OUR_NUMBER
-    ) as fake:
+    inbound = base_url + INBOUND_SMS_PATH
+    with FakeTwilio(ACCOUNT_SID, TEST_AUTH_TOKEN, inbound_sms_url=inbound, number=OUR_NUMBER) as fake:
         configured = telephony_settings(
             settings,
             provider="twilio",
@@ -60,11 +61,20 @@ def twilio_world(
             public_webhook_base_url=base_url,
         )
         platform = build_platform(configured, clock=clock)
-        bind_committee(platform, twilio_committee)
+        bind_committee(platform, committee)
         assert isinstance(provider_for(platform), TwilioProvider)
         app = create_app(platform=platform, configure_logs=False, start_worker=True)
         try:
             with serve_in_thread(app, port=port) as url:
-                yield TwilioWorld(platform, fake, twilio_committee, url)
+                yield TwilioWorld(platform, fake, committee, url)
         finally:
             platform.close()
+
+
+@pytest.fixture
+def twilio_world(
+    settings: Settings, clock: ManualClock, tmp_path: Path, twilio_committee: InMemoryCommittee
+) -> Iterator[TwilioWorld]:
+    """sealbid and the fake Twilio, confirming ``twilio_committee``."""
+    with serve_with_fake_twilio(settings, clock, tmp_path, twilio_committee) as world:
+        yield world
