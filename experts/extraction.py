@@ -325,7 +325,7 @@ def draw(platform: Platform, request_id: uuid.UUID, *, actor: Actor) -> None:
         request.drawn_hash = draw_math.drawn_hash(picks)
         request.state = "drawn"
         request.drawn_at = platform.clock.now()
-        platform.translog.submit(
+        drawn = platform.translog.submit(
             session,
             LogEvent(
                 DRAWN_EVENT,
@@ -342,6 +342,7 @@ def draw(platform: Platform, request_id: uuid.UUID, *, actor: Actor) -> None:
                 },
             ),
         )
+        request.drawn_pending_id = drawn.pending_id
 
 
 def _create_committee(

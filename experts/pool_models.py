@@ -156,6 +156,8 @@ class ExtractionRequest(Base):
     checkpoint_size: Mapped[int | None] = mapped_column(Integer)
     checkpoint_root: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     drawn_hash: Mapped[str | None] = mapped_column(String(64))
+    drawn_pending_id: Mapped[int | None] = mapped_column(Integer)
+    reveal_pending_id: Mapped[int | None] = mapped_column(Integer)
     revealed_secret: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -137,6 +137,8 @@ def upgrade() -> None:
         sa.Column("checkpoint_size", sa.Integer(), nullable=True),
         sa.Column("checkpoint_root", sa.LargeBinary(length=32), nullable=True),
         sa.Column("drawn_hash", sa.String(length=64), nullable=True),
+        sa.Column("drawn_pending_id", sa.Integer(), nullable=True),
+        sa.Column("reveal_pending_id", sa.Integer(), nullable=True),
         sa.Column("revealed_secret", sa.String(length=64), nullable=True),
         sa.Column("created_at", tendering.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("drawn_at", tendering.db.UTCDateTime(timezone=True), nullable=True),

@@ -36,6 +36,8 @@ class ExpertSpec:
     region: str = "350102"
     employer: int = 1
     status: str = "active"
+    #: An explicit employer USCC (else one made from ``employer``).
+    uscc: str | None = None
 
 
 def add_experts(platform: Platform, specs: Iterable[ExpertSpec], *, start: int = 0) -> list[uuid.UUID]:
@@ -51,7 +53,7 @@ def add_experts(platform: Platform, specs: Iterable[ExpertSpec], *, start: int =
                 name=f"专家{n}",
                 specialties=list(spec.specialties),
                 region=spec.region,
-                employer_uscc=employer_uscc(spec.employer, spec.region),
+                employer_uscc=spec.uscc or employer_uscc(spec.employer, spec.region),
                 employer_name=f"单位{spec.employer}",
                 title="高级工程师",
                 phones=[f"+86138{n:08d}", f"+86139{n:08d}"],
