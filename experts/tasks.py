@@ -32,7 +32,7 @@ def contact_task(context: Any, assignment_id: str, step: int) -> None:
     contact(context, uuid.UUID(assignment_id), int(step))
 
 
-@tasks.task(SWEEP_TASK, max_retries=0)
+@tasks.task(SWEEP_TASK, max_retries=0, periodic=True)
 def sweep_task(context: Any) -> None:
     """Apply polled provider events and due timers (idempotent; the next round repeats it)."""
     sweep(context)

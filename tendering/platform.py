@@ -80,6 +80,7 @@ class Platform:
             "outbox relay": self.tasks.relay,
             "log sequencer": self.translog.sequence,
             "tender schedule": lambda: _tender_tasks.tick(self),  # due publications, supervision warnings
+            "periodic tasks": self.tasks.send_periodic,  # e.g. experts.sweep: confirmation timers
         }
         for name, job in jobs.items():
             try:

@@ -58,6 +58,8 @@ class TaskDefinition:
     name: str
     function: TaskFunction
     max_retries: int = 5
+    #: Sent (without arguments) every maintenance round: for idempotent sweeps of due work.
+    periodic: bool = False
 
 
 class TaskRegistry:
@@ -66,14 +68,20 @@ class TaskRegistry:
     def __init__(self) -> None:
         self._tasks: dict[str, TaskDefinition] = {}
 
-    def task(self, name: str, *, max_retries: int = 5) -> Callable[[TaskFunction], TaskFunction]:
-        """Decorator: declare ``function(context, **kwargs)`` as the task ``name``."""
+    def task(
+        self, name: str, *, max_retries: int = 5, periodic: bool = False
+    ) -> Callable[[TaskFunction], TaskFunction]:
+        """Decorator: declare ``function(context, **kwargs)`` as the task ``name``.
+
+        A ``periodic`` task takes no arguments and is sent every maintenance round
+        (:meth:`TaskQueue.send_periodic`); it must be idempotent and cheap when nothing is due.
+        """
 
         def register(function: TaskFunction) -> TaskFunction:
             if name in self._tasks:
                 msg = f"task {name!r} declared twice"
                 raise ValueError(msg)
-            self._tasks[name] = TaskDefinition(name, function, max_retries)
+            self._tasks[name] = TaskDefinition(name, function, max_retries, periodic)
             return function
 
         return register
@@ -126,6 +134,7 @@ class TaskQueue:
         self.context = context
         self.in_process = isinstance(broker, StubBroker)
         self._actors: dict[str, dramatiq.Actor[..., None]] = {}
+        self._periodic = sorted(definition.name for definition in registry if definition.periodic)
         self._worker: dramatiq.Worker | None = None
         for definition in registry:
             self._bind(definition)
@@ -193,6 +202,12 @@ class TaskQueue:
                     update(OutboxMessage).where(OutboxMessage.id.in_(sent)).values(sent_at=self.clock.now())
                 )
             return len(sent)
+
+    def send_periodic(self) -> int:
+        """Send every periodic task once (the maintenance loop calls this each round)."""
+        for name in self._periodic:
+            self._actors[name].send()
+        return len(self._periodic)
 
     def relay(self, older_than: timedelta = timedelta(seconds=30)) -> int:
         """Send committed messages that were never sent (the process died after commit)."""

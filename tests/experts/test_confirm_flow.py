@@ -316,3 +316,17 @@ def test_a_refused_call_counts_as_failed_and_a_lost_status_times_out(
     settle_down(confirming)
     assert [a.status for a in attempts(confirming, member)][:2] == ["failed", "failed"]
     assert provider.calls[-1].to == committee.cards[member].phones[1]
+
+
+def test_the_maintenance_round_fires_due_timers(
+    confirming: Platform, provider: InMemoryProvider, committee: InMemoryCommittee, clock: ManualClock
+) -> None:
+    member = drawn(confirming, committee)
+    provider.end_call(provider.calls[0].call_id, "no-answer")
+    confirming.maintenance()  # sends experts.sweep, which applies the provider's events
+    confirming.tasks.join()
+    assert confirmation(confirming, member).state == "retry_wait"
+    clock.advance(timedelta(seconds=300))
+    confirming.maintenance()
+    confirming.tasks.join()
+    assert len(provider.calls) == 2 and confirmation(confirming, member).state == "calling"
