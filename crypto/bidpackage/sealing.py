@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import tempfile
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from crypto.bidpackage.errors import BidSealError
 from crypto.bidpackage.manifest import Manifest
 from crypto.bidpackage.reader import PackageLimits, verify_package
+from crypto.ceremony.certificate import tender_uri
 from crypto.cms import RecipientId, Signer, TimeStamper, seal, sign_attached_to
 from crypto.identity import IdentityError, identify
 
@@ -64,14 +64,6 @@ def certificate_uscc(certificate: x509.Certificate) -> str | None:
         return identify(certificate).uscc
     except IdentityError:
         return None
-
-
-def tender_uri(tender_id: str) -> str:
-    """How an opening certificate names its tender (subjectAltName URI): ``urn:uuid:`` for UUIDs."""
-    try:
-        return uuid.UUID(tender_id).urn
-    except ValueError:
-        return f"urn:sealbid:tender:{tender_id}"
 
 
 def check_opening_certificate_for(
