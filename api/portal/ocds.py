@@ -16,6 +16,7 @@ from api.portal.sources import PORTAL_DEPENDENCIES, PublicTendersDep
 from tendering.errors import InvalidInput
 from tendering.ocds.bulk import format_cursor, parse_cursor, release_page
 from tendering.ocds.mapping import record_package, release_package, releases
+from tendering.ocds.opening import published_opening_releases
 
 PUBLISHER: Final[str] = "sealbid"
 MAX_LIMIT: Final[int] = 1000
@@ -64,7 +65,15 @@ class OcdsController(Controller):
         after = parse_cursor(params["after"]) if params.get("after") else None
         limit = _limit(params.get("limit"))
         base_url = platform.settings.public_url.rstrip("/")
-        page = release_page(tenders, since=since, until=until, after=after, limit=limit, base_url=base_url)
+        page = release_page(
+            tenders,
+            since=since,
+            until=until,
+            after=after,
+            limit=limit,
+            base_url=base_url,
+            extra=lambda ids: published_opening_releases(platform.session_factory, ids),
+        )
         package = release_package(
             page.releases,
             uri=base_url + str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
@@ -88,8 +97,9 @@ class OcdsController(Controller):
         """Every release of one tender."""
         tender = tenders.get(tender_id)
         base_url = platform.settings.public_url.rstrip("/")
+        opening = published_opening_releases(platform.session_factory, [tender_id]).get(tender_id, [])
         return release_package(
-            releases(tender, base_url=base_url),
+            releases(tender, base_url=base_url, extra=opening),
             uri=f"{base_url}/ocds/tenders/{tender_id}/releases",
             published=platform.clock.now(),
             publisher=PUBLISHER,
@@ -108,4 +118,5 @@ class OcdsController(Controller):
             base_url=base_url,
             published=platform.clock.now(),
             publisher=PUBLISHER,
+            extra=published_opening_releases(platform.session_factory, [tender_id]).get(tender_id, []),
         )

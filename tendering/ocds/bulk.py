@@ -9,6 +9,7 @@ tender that changed since, the older ones again (releases are identified by ``oc
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,12 +55,18 @@ def release_page(
     limit: int,
     base_url: str,
     prefix: str = DEFAULT_OCID_PREFIX,
+    extra: Callable[[Iterable[uuid.UUID]], Mapping[uuid.UUID, list[dict[str, Any]]]] | None = None,
 ) -> ReleasePage:
-    """One page of the bulk release export."""
+    """One page of the bulk release export (``extra``: releases kept elsewhere, by tender id)."""
     tenders = list(source.changed(since, until, after=after, limit=limit + 1))
     more = len(tenders) > limit
     tenders = tenders[:limit]
-    items = [item for tender in tenders for item in releases(tender, base_url=base_url, prefix=prefix)]
+    kept = extra([tender.id for tender in tenders]) if extra else {}
+    items = [
+        item
+        for tender in tenders
+        for item in releases(tender, base_url=base_url, prefix=prefix, extra=kept.get(tender.id, ()))
+    ]
     last = tenders[-1] if tenders else None
     cursor = (last.last_changed, last.id) if more and last else None
     return ReleasePage(items, cursor)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from tendering.ocds.opening import BIDS_EXTENSION, with_opening
 from tendering.search.views import Money, NoticeView, PartyView, TenderView
 
 OCDS_VERSION: Final[str] = "1.1"
@@ -154,10 +155,16 @@ def release(
     }
 
 
-def releases(tender: TenderView, *, base_url: str, prefix: str = DEFAULT_OCID_PREFIX) -> list[dict[str, Any]]:
-    """Every release of ``tender``, oldest first."""
+def releases(
+    tender: TenderView,
+    *,
+    base_url: str,
+    prefix: str = DEFAULT_OCID_PREFIX,
+    extra: Sequence[dict[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """Every release of ``tender``, oldest first; ``extra``: later releases kept elsewhere (the opening)."""
     ordered = sorted(tender.notices, key=lambda notice: (notice.published, str(notice.id)))
-    return [release(tender, notice, base_url=base_url, prefix=prefix) for notice in ordered]
+    return [release(tender, notice, base_url=base_url, prefix=prefix) for notice in ordered] + list(extra)
 
 
 def _publisher(name: str) -> dict[str, Any]:
@@ -171,7 +178,7 @@ def release_package(
     return {
         "uri": uri,
         "version": OCDS_VERSION,
-        "extensions": [LOTS_EXTENSION],
+        "extensions": [LOTS_EXTENSION, BIDS_EXTENSION],
         "publishedDate": ocds_datetime(published),
         "publisher": _publisher(publisher),
         "releases": list(items),
@@ -194,16 +201,22 @@ def record_package(
     published: datetime,
     publisher: str,
     prefix: str = DEFAULT_OCID_PREFIX,
+    extra: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The record package of one tender: all its releases embedded, plus the compiled release."""
-    items = releases(tender, base_url=base_url, prefix=prefix)
+    """The record package of one tender: all its releases embedded, plus the compiled release
+    (``extra``: the opening release, whose bids the compiled release also carries)."""
+    notices = releases(tender, base_url=base_url, prefix=prefix)
+    items = notices + list(extra)
     record: dict[str, Any] = {"ocid": ocid(tender, prefix), "releases": items}
-    if items:
-        record["compiledRelease"] = compiled_release(items)
+    if notices:
+        compiled = compiled_release(notices)
+        for opening in extra:
+            compiled = with_opening(compiled, opening)
+        record["compiledRelease"] = compiled
     return {
         "uri": uri,
         "version": OCDS_VERSION,
-        "extensions": [LOTS_EXTENSION],
+        "extensions": [LOTS_EXTENSION, BIDS_EXTENSION],
         "publishedDate": ocds_datetime(published),
         "publisher": _publisher(publisher),
         "records": [record],

@@ -1,0 +1,158 @@
+"""The signed opening record: built when every envelope has its outcome, published to all at once.
+
+:func:`publish_opening_record` is what the opening calls when its session is finished. In one
+transaction it builds the record (:mod:`tendering.opening.record_document`), signs its RFC 8785
+canonical bytes with the platform's signing certificate (a detached CMS SignedData with an RFC 3161
+signature time-stamp when a time-stamping authority is configured), stores the record with its OCDS
+release, and logs its SHA-256. The row is the publication: before the transaction commits nothing of
+the record exists for anyone, after it every bidder (and the public) sees the same bytes.
+
+Objections raised in the hall must be answered first (Regs Art. 44: answered on the spot): while one is
+open, publication waits and returns ``None``, and answering the last one publishes.
+
+Signing uses the platform certificate that signs bid receipts (``settings.bids.receipt_signer_p12``,
+or outside production the development PKI's ``platform-signing`` certificate); time-stamping uses
+``settings.bids.tsa_url`` or the development TSA.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from typing import TYPE_CHECKING
+
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from pyhanko.sign.timestamps import HTTPTimeStamper
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crypto.cms import PyhankoTimeStamper, Signer, TimeStamper, sign_detached
+from crypto.cms.errors import CmsError
+from tendering.errors import Unavailable
+from tendering.ocds.opening import opening_release
+from tendering.opening.models import OpeningSession
+from tendering.opening.record_document import record_document
+from tendering.opening.record_models import OpeningObjection, OpeningRecord
+from tendering.translog import LogActor, LogEvent
+
+if TYPE_CHECKING:
+    from tendering.platform import Platform
+
+log = logging.getLogger(__name__)
+
+#: The log event of a publication; its data carries the record's SHA-256 and the signature's.
+RECORD_PUBLISHED_EVENT = "opening.record.published"
+
+
+def record_signer(platform: Platform) -> Signer:
+    """The platform's signing certificate and key (Unavailable if none is configured)."""
+    bids = platform.settings.bids
+    if bids.receipt_signer_p12 is not None:
+        password_file = bids.receipt_signer_password_file
+        password = password_file.read_bytes().strip() if password_file else None
+        key, cert, chain = pkcs12.load_key_and_certificates(bids.receipt_signer_p12.read_bytes(), password)
+        if cert is None or not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            raise Unavailable("the platform's signing PKCS#12 holds no usable key and certificate")
+        return Signer(cert, key, tuple(chain))
+    dev = platform.certificates.dev_pki() if platform.settings.environment != "production" else None
+    if dev is None or "platform-signing" not in dev.pki.credentials:
+        raise Unavailable(
+            "no platform signing certificate is configured (settings bids.receipt_signer_p12)",
+            code="record-signer-missing",
+        )
+    credential = dev.pki.credential("platform-signing")
+    key = credential.private_key
+    assert isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
+    return Signer(credential.certificate, key, tuple(dev.pki.chain("platform-signing")))
+
+
+def record_timestamper(platform: Platform) -> TimeStamper | None:
+    """The platform's time-stamping authority, or None where none is configured."""
+    bids = platform.settings.bids
+    if bids.tsa_url:
+        return PyhankoTimeStamper(HTTPTimeStamper(bids.tsa_url, timeout=bids.tsa_timeout_seconds))
+    dev = platform.certificates.dev_pki() if platform.settings.environment != "production" else None
+    if dev is None or dev.tsa is None:
+        return None
+    return PyhankoTimeStamper(dev.tsa.timestamper())
+
+
+def sign_record(platform: Platform, document: bytes) -> tuple[bytes, bool]:
+    """A detached CMS signature over ``document`` and whether it carries a signature time-stamp."""
+    signer = record_signer(platform)
+    timestamper = record_timestamper(platform)
+    try:
+        return sign_detached(document, signer, timestamper=timestamper), timestamper is not None
+    except CmsError as exc:
+        raise Unavailable(
+            f"the opening record could not be signed or time-stamped now ({exc}); publish again later",
+            code="record-signing-failed",
+        ) from exc
+
+
+def open_objections(session: Session, tender_id: uuid.UUID) -> int:
+    """How many objections of the opening still wait for the agency's answer."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(OpeningObjection)
+        .where(OpeningObjection.tender_id == tender_id, OpeningObjection.answered_at.is_(None))
+    )
+    return int(count or 0)
+
+
+def published_record(session: Session, tender_id: uuid.UUID) -> OpeningRecord | None:
+    """The published opening record of a tender, or None before publication."""
+    return session.get(OpeningRecord, tender_id)
+
+
+def publish_opening_record(
+    session: Session, platform: Platform, tender_id: uuid.UUID
+) -> OpeningRecord | None:
+    """Build, sign, store, log and so publish the opening record of a finished opening (idempotent).
+
+    Runs in ``session``'s transaction (the caller commits). Returns the record, the same one on every
+    later call; ``None`` while objections wait for an answer (answering the last one publishes).
+    Conflict ``opening-not-finished`` while an envelope is undecided; Unavailable if no signing
+    certificate is configured or signing fails (nothing is stored then).
+    """
+    opening = session.get(OpeningSession, tender_id, with_for_update=True)
+    existing = published_record(session, tender_id)
+    if existing is not None:
+        return existing
+    if opening is not None and open_objections(session, tender_id):
+        log.info("opening record of %s waits for answers to objections", tender_id)
+        return None
+    now = platform.clock.now()
+    fields = record_document(session, tender_id, now)
+    document = bytes(rfc8785.dumps(fields))
+    signature, timestamped = sign_record(platform, document)
+    digest = hashlib.sha256(document).hexdigest()
+    record = OpeningRecord(
+        tender_id=tender_id,
+        document=document,
+        sha256=digest,
+        signature=signature,
+        timestamped=timestamped,
+        published_at=now,
+        ocds_release=opening_release(fields),
+    )
+    session.add(record)
+    platform.translog.submit(
+        session,
+        LogEvent(
+            RECORD_PUBLISHED_EVENT,
+            LogActor.system(),
+            tender_id,
+            {
+                "record_sha256": digest,
+                "signature_sha256": hashlib.sha256(signature).hexdigest(),
+                "envelopes": len(fields["bids"]),
+                "objections": len(fields["objections"]),
+            },
+        ),
+    )
+    session.flush()
+    return record
