@@ -22,6 +22,7 @@ from tendering.clock import AcceleratedClock, Clock, SystemClock
 from tendering.db import make_engine, make_session_factory, ping
 from tendering.identity.checker import PlatformCertificateChecker
 from tendering.identity.tokens import TokenService
+from tendering.opening import schedule as _opening_tasks  # also registers the opening.* tasks
 from tendering.settings import Settings
 from tendering.tasks import TaskQueue, make_broker, ping_broker
 from tendering.tenders import schedule as _tender_tasks  # also registers the tenders.* tasks
@@ -80,6 +81,7 @@ class Platform:
             "outbox relay": self.tasks.relay,
             "log sequencer": self.translog.sequence,
             "tender schedule": lambda: _tender_tasks.tick(self),  # due publications, supervision warnings
+            "opening schedule": lambda: _opening_tasks.tick(self),  # closing at deadlines, decryption windows
             "periodic tasks": self.tasks.send_periodic,  # e.g. experts.sweep: confirmation timers
         }
         for name, job in jobs.items():

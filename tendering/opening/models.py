@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tendering.db import Base, UTCDateTime, new_id
@@ -47,6 +47,8 @@ class Decryption(enum.StrEnum):
     """The bidder-decryption layer's outcome."""
 
     NOT_REQUIRED = "not_required"
+    #: The platform layer is (or is to be) removed; the bidder is to decrypt its own layer.
+    PENDING = "pending"
     DECRYPTED = "decrypted"
     BIDDER_FAILED = "bidder_failed"
     OTHER_FAILED = "other_failed"
@@ -99,3 +101,49 @@ class OpeningOutcome(Base):
     #: The inner signature's verdict in short: signer certificate, signing time, time-stamp, trusted.
     signature: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: SHA-256 (hex) of the opened bid package (the ZIP) in the blob store, once opened.
+    package_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: SHA-256 (hex) of the bidder-layer envelope (the middle layer, sealed to the bidder's own
+    #: encryption certificate) in the blob store, while the bidder is to decrypt it.
+    middle_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class ShareRelease(Base):
+    """A custodian's accepted share release: the signed statement (it holds no share, only its commitment).
+
+    The share itself never reaches the database: it is held in the memory of the process that runs
+    the opening (:mod:`tendering.opening.vault`) and forgotten when the opening is done.
+    """
+
+    __tablename__ = "opening_share_releases"
+    __table_args__ = (UniqueConstraint("tender_id", "share_index", name="uq_opening_share_releases_index"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    tender_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("opening_sessions.tender_id", ondelete="CASCADE"), index=True
+    )
+    share_index: Mapped[int] = mapped_column(Integer)
+    custodian_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("identities.id"))
+    #: The canonical ``sealbid.share-release.v1`` statement and its detached CMS signature (DER).
+    statement: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    statement_sha256: Mapped[str] = mapped_column(String(64))
+    signer_fingerprint: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ShareRejection(Base):
+    """A refused share release: who sent it, which index, why (never the share)."""
+
+    __tablename__ = "opening_share_rejections"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    tender_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("opening_sessions.tender_id", ondelete="CASCADE"), index=True
+    )
+    share_index: Mapped[int] = mapped_column(Integer)
+    custodian_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("identities.id"))
+    reason_code: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    statement_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,298 @@
+"""Opening the envelopes once k shares are held: rebuild the key in memory, open, record, forget.
+
+For each envelope still undecided (in a stable order) :func:`open_envelopes`:
+
+1. streams the stored envelope from the blob store into :func:`crypto.bidpackage.open_bid` with the
+   rebuilt key (the signer certificate is validated at the trusted signing time);
+2. a bid with a bidder layer (Measures Art. 30) keeps its middle layer: it is stored in the blob store
+   (it is still sealed to the bidder's own certificate) and waits for the bidder's decryption;
+3. records the outcome in its own transaction with a conditional update (``outcome IS NULL``), and logs
+   ``opening.envelope_decided`` (envelope and package hashes, outcome, reason code) in that same
+   transaction.
+
+Crash safety: progress lives in the database only. A process killed between envelopes or in the
+middle of one loses its in-memory shares and key (nothing of them is on disk); after k custodians
+release again the opening resumes with the envelopes still undecided. An envelope is decided once
+(the conditional update), none is skipped (the loop reads the undecided rows), and opening an
+envelope has no other side effect than content-addressed blobs, so redoing an interrupted one is
+harmless. When every envelope is decided (or waits for its bidder), the key and shares are dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select, update
+
+from crypto.bidpackage import BidVerdict, open_bid
+from crypto.cms import CmsError, open_envelope
+from tendering.bids.opening_key_models import TenderKeyShare, TenderOpeningKey
+from tendering.errors import Conflict, NotFound
+from tendering.identity.audit import Actor
+from tendering.opening.models import Decryption, OpeningOutcome, OpeningSession, OpeningState
+from tendering.opening.outcomes import Decision, decide
+from tendering.opening.summaries import price_summary, signature_summary
+from tendering.opening.vault import vault_of
+from tendering.tenders.events import log_event
+from tendering.tenders.models import Tender
+from tendering.tenders.workflow import transition
+
+if TYPE_CHECKING:
+    from tendering.platform import Platform
+
+STARTED_EVENT: Final = "opening.started"
+DECIDED_EVENT: Final = "opening.envelope_decided"
+WAITING_EVENT: Final = "opening.bidder_decryption"
+FINISHED_EVENT: Final = "opening.finished"
+_CHUNK: Final = 1 << 20
+
+
+@dataclass(frozen=True)
+class OpeningProgress:
+    """Where a tender's opening is after a run."""
+
+    tender_id: uuid.UUID
+    state: str
+    decided: int
+    waiting_for_bidders: int
+    undecided: int
+
+
+class _Key:
+    """The rebuilt opening key and its certificate, only for the duration of one run."""
+
+    def __init__(self, certificate: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:
+        self.certificate = certificate
+        self.key: ec.EllipticCurvePrivateKey | None = key
+
+
+def _rebuild(platform: Platform, tender_id: uuid.UUID) -> _Key:
+    with platform.session_factory() as session:
+        row = session.get(TenderOpeningKey, tender_id)
+        if row is None:
+            raise Conflict("the tender has no opening key", code="opening-key-missing")
+        commitments = {
+            s.share_index: s.commitment
+            for s in session.scalars(select(TenderKeyShare).where(TenderKeyShare.tender_id == tender_id))
+        }
+        certificate = x509.load_der_x509_certificate(row.certificate_der)
+    return _Key(certificate, vault_of(platform).rebuild(tender_id, certificate, commitments))
+
+
+def _start(platform: Platform, tender_id: uuid.UUID) -> None:
+    with platform.transaction() as session:
+        row = session.get(OpeningSession, tender_id, with_for_update=True)
+        if row is None or row.state not in (OpeningState.CLOSED, OpeningState.OPENING):
+            state = row.state if row else "not closed"
+            raise Conflict(f"the opening is {state}", code="opening-not-open", state=state)
+        if row.state == OpeningState.CLOSED:
+            row.state = OpeningState.OPENING
+            row.opening_started_at = platform.clock.now()
+            held = list(vault_of(platform).held(tender_id))
+            log_event(platform, session, STARTED_EVENT, Actor.system(), tender_id, shares=held)
+
+
+def certificate_check(platform: Platform) -> Any:
+    """``check(certificate, at)`` for :func:`open_bid`: the platform's validation for signing at ``at``."""
+
+    def check(certificate: x509.Certificate, at: datetime | None) -> Any:
+        return platform.certificates.validate(certificate, purpose="signing", at=at)
+
+    return check
+
+
+def _keep_middle(platform: Platform, source: BinaryIO, key: _Key, workdir: Path) -> str:
+    """Remove the platform layer again and store the middle layer (sealed to the bidder) as a blob."""
+    assert key.key is not None
+    with tempfile.TemporaryFile(dir=workdir) as middle:
+        source.seek(0)
+        open_envelope(source, middle, key.certificate, key.key)
+        middle.seek(0)
+        return platform.blobs.put(middle).sha256
+
+
+def _open_one(platform: Platform, row: OpeningOutcome, key: _Key, workdir: Path) -> dict[str, Any]:
+    """Open one envelope; the fields to record (``outcome`` None: waiting for the bidder's layer)."""
+    assert key.key is not None
+    try:
+        source = platform.blobs.open(row.envelope_sha256)
+    except (OSError, KeyError, ValueError, NotFound):
+        return _platform_fault(row, "envelope-missing")
+    with contextlib.closing(source), tempfile.TemporaryDirectory(dir=workdir) as scratch:
+        package_path = Path(scratch) / "package.zip"
+        verdict = open_bid(
+            source,
+            key.certificate,
+            key.key,
+            check_certificate=certificate_check(platform),
+            expected_tender_id=str(row.tender_id),
+            package_destination=package_path,
+            workdir=Path(scratch),
+        )
+        if verdict.envelope_sha256 != row.envelope_sha256:
+            return _platform_fault(row, "envelope-missing")  # the stored bytes changed
+        if verdict.code == "bidder-layer-locked":
+            try:
+                middle = _keep_middle(platform, source, key, Path(scratch))
+            except (CmsError, OSError):
+                return _platform_fault(row, "envelope-not-opened")
+            return {"outcome": None, "decryption": Decryption.PENDING, "middle_sha256": middle}
+        fields = record_verdict(platform, verdict, package_path)
+        if verdict.code in ("envelope-not-opened", "envelope-not-addressed"):
+            return {**fields, **_platform_fault(row, "envelope-not-opened")}
+        fields["decryption"] = Decryption.NOT_REQUIRED
+        return fields
+
+
+def _platform_fault(row: OpeningOutcome, code: str) -> dict[str, Any]:
+    fields = decided_fields(decide(code))
+    if row.decryption == Decryption.PENDING:
+        fields["decryption"] = Decryption.OTHER_FAILED
+    return fields
+
+
+def record_verdict(platform: Platform, verdict: BidVerdict, package_path: Path | None) -> dict[str, Any]:
+    """The fields of a decided envelope from its verdict (the package is kept if it verified)."""
+    fields = decided_fields(decide(None if verdict.ok else verdict.code))
+    fields["signature"] = signature_summary(verdict)
+    if verdict.manifest is not None:
+        fields["price_form"] = price_summary(verdict.manifest)
+    if verdict.ok and package_path is not None and package_path.exists():
+        with package_path.open("rb") as package:
+            fields["package_sha256"] = platform.blobs.put(package).sha256
+    return fields
+
+
+def decided_fields(decision: Decision) -> dict[str, Any]:
+    """The outcome columns of a decision."""
+    return {"outcome": decision.outcome, "reason_code": decision.reason_code, "reason": decision.reason}
+
+
+def record(platform: Platform, row_id: uuid.UUID, fields: dict[str, Any]) -> bool:
+    """Record an envelope's fields if it is still undecided (conditional update); logs the decision."""
+    with platform.transaction() as session:
+        now = platform.clock.now()
+        values = dict(fields)
+        if values.get("outcome") is not None:
+            values["decided_at"] = now
+        result = session.execute(
+            update(OpeningOutcome)
+            .where(OpeningOutcome.id == row_id, OpeningOutcome.outcome.is_(None))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        changed = getattr(result, "rowcount", 0)
+        if not changed:
+            return False
+        row = session.get(OpeningOutcome, row_id, populate_existing=True)
+        assert row is not None
+        if row.outcome is not None:
+            log_event(
+                platform,
+                session,
+                DECIDED_EVENT,
+                Actor.system(),
+                row.tender_id,
+                bid=str(row.bid_id),
+                version=row.version,
+                envelope_sha256=row.envelope_sha256,
+                package_sha256=row.package_sha256,
+                outcome=row.outcome,
+                reason_code=row.reason_code,
+                decryption=row.decryption,
+            )
+        return True
+
+
+def _pending(platform: Platform, tender_id: uuid.UUID) -> list[OpeningOutcome]:
+    with platform.session_factory() as session:
+        return list(
+            session.scalars(
+                select(OpeningOutcome)
+                .where(
+                    OpeningOutcome.tender_id == tender_id,
+                    OpeningOutcome.outcome.is_(None),
+                    OpeningOutcome.middle_sha256.is_(None),
+                )
+                .order_by(OpeningOutcome.envelope_sha256, OpeningOutcome.id)
+            )
+        )
+
+
+def _workdir(platform: Platform) -> Path:
+    path = platform.settings.data_dir / "opening-scratch"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def open_envelopes(platform: Platform, tender_id: uuid.UUID) -> OpeningProgress:
+    """Rebuild the key from the held shares and decide every undecided envelope (resumable)."""
+    key = _rebuild(platform, tender_id)
+    try:
+        _start(platform, tender_id)
+        workdir = _workdir(platform)
+        for row in _pending(platform, tender_id):
+            record(platform, row.id, _open_one(platform, row, key, workdir))
+    finally:
+        key.key = None
+    vault_of(platform).forget(tender_id)
+    return settle(platform, tender_id)
+
+
+def settle(platform: Platform, tender_id: uuid.UUID) -> OpeningProgress:
+    """Move the session on: wait for bidders' layers, or finish when every envelope is decided."""
+    with platform.transaction() as session:
+        opening = session.get(OpeningSession, tender_id, with_for_update=True)
+        assert opening is not None
+        rows = list(session.scalars(select(OpeningOutcome).where(OpeningOutcome.tender_id == tender_id)))
+        waiting = [r for r in rows if r.outcome is None and r.middle_sha256 is not None]
+        undecided = [r for r in rows if r.outcome is None and r.middle_sha256 is None]
+        now = platform.clock.now()
+        if not undecided and opening.state in (OpeningState.OPENING, OpeningState.BIDDER_DECRYPTION):
+            if waiting and opening.state == OpeningState.OPENING:
+                window = timedelta(minutes=platform.settings.opening.bidder_decryption_window_minutes)
+                opening.state = OpeningState.BIDDER_DECRYPTION
+                opening.decryption_deadline = now + window
+                log_event(
+                    platform,
+                    session,
+                    WAITING_EVENT,
+                    Actor.system(),
+                    tender_id,
+                    bidders=len(waiting),
+                    deadline=opening.decryption_deadline.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                )
+            elif not waiting:
+                _finish(platform, session, opening, rows, now)
+        return OpeningProgress(
+            tender_id, opening.state, len(rows) - len(waiting) - len(undecided), len(waiting), len(undecided)
+        )
+
+
+def _finish(
+    platform: Platform, session: Any, opening: OpeningSession, rows: list[OpeningOutcome], now: datetime
+) -> None:
+    opening.state = OpeningState.OPENED
+    opening.finished_at = now
+    counts = {kind: sum(1 for r in rows if r.outcome == kind) for kind in ("opened", "revoked", "withdrawn")}
+    outcomes = sorted(f"{r.envelope_sha256}:{r.outcome}" for r in rows)
+    tender = session.get(Tender, opening.tender_id, with_for_update=True)
+    assert tender is not None
+    transition(
+        platform,
+        session,
+        tender,
+        "open",
+        Actor.system(),
+        details=counts,
+        log_data={**counts, "outcomes_sha256": hashlib.sha256("\n".join(outcomes).encode()).hexdigest()},
+    )
