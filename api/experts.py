@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
+import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ControllerRouterHandler
 from sqlalchemy import func, select
 
@@ -127,21 +128,22 @@ class PoolController(Controller):
             )
             return pool.expert_document(expert)
 
-    @post("/import", sync_to_thread=True, summary="Import a pool CSV (row-level error report)")
-    def import_csv(
+    @post("/import", summary="Import a pool CSV (row-level error report)")
+    async def import_csv(
         self,
         *,
         platform: PlatformDep,
         principal: PrincipalDep,
-        data: RawBody,
         request: Request[Any, Any, Any],
         skip_invalid: Annotated[bool, QueryParameter()] = False,
     ) -> dict[str, Any]:
         """Import the CSV body; with bad rows nothing is imported unless ``skip_invalid=true``."""
+        data = await request.body()
         if len(data) > CSV_LIMIT:
             raise InvalidInput("the CSV is larger than 64 MiB; split it", code="expert-csv-too-large")
-        report = pool_csv.import_csv(
-            platform, data, actor=_actor(principal, self._role(principal), request), skip_invalid=skip_invalid
+        actor = _actor(principal, self._role(principal), request)
+        report = await anyio.to_thread.run_sync(
+            lambda: pool_csv.import_csv(platform, data, actor=actor, skip_invalid=skip_invalid)
         )
         if not report.imported:
             raise InvalidInput(
@@ -319,6 +321,7 @@ class AuthorityDrawController(Controller):
 )
 def public_draw(platform: PlatformDep, request_id: FromPath[uuid.UUID]) -> dict[str, Any]:
     """Commitments, checkpoint, hashes; after the reveal the secret, eligible ids and assignments."""
+    platform.translog.sequence()  # the record names log indices: integrate what is pending first
     with platform.session_factory() as session:
         return draw_public.public_record(session, request_id)
 

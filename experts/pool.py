@@ -131,12 +131,13 @@ def parse_fields(raw: Mapping[str, Any]) -> ExpertFields | list[FieldError]:
     except InvalidUscc as exc:
         errors.append(FieldError("employer_uscc", str(exc)))
     phones: list[str] = []
-    for text in _split(raw.get("phones")):
+    given = _split(raw.get("phones"))
+    for text in given:
         try:
             phones.append(normalise_phone(text))
         except ValueError as exc:
             errors.append(FieldError("phones", str(exc)))
-    _check(errors, "phones", 0 < len(phones) <= MAX_PHONES, f"1 to {MAX_PHONES} phone numbers")
+    _check(errors, "phones", 0 < len(given) <= MAX_PHONES, f"1 to {MAX_PHONES} phone numbers")
     _check(errors, "phones", len(set(phones)) == len(phones), "a phone number appears twice")
     status = str(raw.get("status") or "active").strip().lower()
     _check(errors, "status", status in EXPERT_STATUSES, f"one of {', '.join(EXPERT_STATUSES)}")
