@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +24,12 @@ from experts.notify_log import log_confirmation, provider_ref
 from experts.notify_messages import parse_reply
 from experts.telephony import ProviderEvent, provider_for
 from experts.telephony.protocol import CALL_FAILED_STATUSES, CALL_FINAL_STATUSES
+from tendering.tasks import enqueue
 
 if TYPE_CHECKING:
     from tendering.platform import Platform
+
+EVENTS_TASK = "experts.events"
 
 #: Results of :func:`handle_event`.
 CONFIRMED, DECLINED, INVALID_KEY, CLOSED = "confirmed", "declined", "invalid-key", "closed"
@@ -166,6 +169,11 @@ def _inbound(platform: Platform, session: Session, event: ProviderEvent) -> tupl
     return WRONG_CODE, target.assignment_id
 
 
+def apply_events(platform: Platform, events: list[dict[str, Any]]) -> list[str]:
+    """Apply serialised events in order (the ``experts.events`` task); each is applied at most once."""
+    return [handle_event(platform, ProviderEvent(**fields)) for fields in events]
+
+
 @dataclass(frozen=True)
 class SweepResult:
     """What one sweep did."""
@@ -175,11 +183,21 @@ class SweepResult:
 
 
 def sweep(platform: Platform, now: datetime | None = None) -> SweepResult:
-    """Apply the events a polling provider has due, then fire due timers (retries, timeouts)."""
+    """Hand the events a polling provider has due to the workers, then fire due timers.
+
+    The events are written to the outbox in one transaction (so none is lost once polled), one
+    ``experts.events`` task per call or message: the events of one call stay in order (a keypress before
+    the call's final status), different calls are applied in parallel.
+    """
     now = now or platform.clock.now()
     events = provider_for(platform).poll(now)
-    for event in events:
-        handle_event(platform, event)
+    if events:
+        groups: dict[str, list[dict[str, str]]] = {}
+        for event in events:
+            groups.setdefault(event.provider_id, []).append(asdict(event))
+        with platform.transaction() as session:
+            for group in groups.values():
+                enqueue(session, EVENTS_TASK, platform.clock, events=group)
     fired = 0
     for assignment_id in due_confirmations(platform, now):
         if fire_timer(platform, assignment_id, now) is not None:

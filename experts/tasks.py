@@ -3,8 +3,9 @@
 - ``experts.confirm(assignment_id)``: the draw enqueues it (after commit) for every pending member and
   every replacement; it opens the confirmation and places the first call (a repeat does nothing).
 - ``experts.contact(assignment_id, step)``: the next call or the SMS (an older ``step`` does nothing).
-- ``experts.sweep()``: collect polled provider events and fire due timers (retry spacing, SMS reply
-  timeout, calls without a final status). The maintenance loop sends it every round.
+- ``experts.events(events)``: apply the polled events of one call or message, in order.
+- ``experts.sweep()``: hand polled provider events to ``experts.events`` and fire due timers (retry
+  spacing, SMS reply timeout, calls without a final status). The maintenance loop sends it every round.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from experts.confirmation import CONTACT_TASK, contact, start
 from experts.notify_committee import CONFIRM_TASK
-from experts.notify_events import sweep
+from experts.notify_events import EVENTS_TASK, apply_events, sweep
 from tendering.tasks import tasks
 
 SWEEP_TASK = "experts.sweep"
@@ -30,6 +31,12 @@ def confirm_task(context: Any, assignment_id: str) -> None:
 def contact_task(context: Any, assignment_id: str, step: int) -> None:
     """Make the confirmation's next contact if it still waits for ``step`` (idempotent)."""
     contact(context, uuid.UUID(assignment_id), int(step))
+
+
+@tasks.task(EVENTS_TASK, max_retries=10)
+def events_task(context: Any, events: list[dict[str, Any]]) -> None:
+    """Apply one call's or message's polled provider events in order (repeats change nothing)."""
+    apply_events(context, events)
 
 
 @tasks.task(SWEEP_TASK, max_retries=0, periodic=True)
