@@ -1,4 +1,4 @@
-"""Login endpoints: challenge, certificate login, who am I."""
+"""Login endpoints: challenge, certificate login, who am I, and the browser sign-in hand-off link."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
@@ -13,6 +14,7 @@ from litestar.params import JSONBody
 from api.auth import PRINCIPAL_DEPENDENCY, PUBLIC, PrincipalDep, client_address, requires
 from api.deps import PlatformDep
 from tendering.errors import InvalidInput
+from tendering.identity.browser import issue_signin_link
 from tendering.identity.challenges import format_time
 from tendering.identity.login import LoginRequest, login
 from tendering.identity.registry import IdentitySummary
@@ -62,6 +64,13 @@ class LoginBody:
     signature_algorithm: str = "ecdsa-sha256"
     chain: list[str] = field(default_factory=list)
     encryption_certificate: str | None = None
+
+
+@dataclass
+class BrowserLinkBody:
+    """``POST /auth/browser-link``: the portal page to open after signing in (default the list)."""
+
+    next: str | None = None
 
 
 class LoginController(Controller):
@@ -119,4 +128,24 @@ class LoginController(Controller):
             "roles": list(principal.roles),
             "certificate": principal.fingerprint,
             "expires_at": format_time(principal.expires_at),
+        }
+
+    @post(
+        "/browser-link",
+        guards=[requires()],
+        sync_to_thread=True,
+        status_code=201,
+        summary="A single-use link that signs a browser in as the caller",
+    )
+    def browser_link(
+        self, platform: PlatformDep, principal: PrincipalDep, data: JSONBody[BrowserLinkBody] | None = None
+    ) -> dict[str, Any]:
+        """A sign-in link for the portal, bound to this login's identity, certificate and roles; it
+        works once, within 60 seconds (bearer token only: a browser session cannot mint links)."""
+        link = issue_signin_link(platform, principal, data.next if data else None)
+        base_url = platform.settings.public_url.rstrip("/")
+        return {
+            "url": f"{base_url}/signin?{urlencode({'token': link.secret})}",
+            "expires_at": format_time(link.expires_at),
+            "next": link.next_path,
         }

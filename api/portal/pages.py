@@ -35,8 +35,9 @@ def timeline(tender: TenderView) -> list[tuple[str, datetime]]:
 
 
 def download_url(tender: TenderView, document: DocumentView) -> str:
-    """The tender-document download endpoint (served by the tender domain, for logged-in tenderers)."""
-    return f"/tenders/{tender.id}/documents/{document.id}/download"
+    """Where the tender page posts a signed-in tenderer's download (``api/portal/downloads.py``; the
+    API's bearer-token download is ``/tenders/{id}/documents/{document}/download``)."""
+    return f"/announcements/{tender.id}/documents/{document.id}/download"
 
 
 class PortalPages(Controller):

@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import MediaType, Request, Response
 from litestar.datastructures import Cookie
 
+from api.portal.viewer import current_viewer, session_cookie
 from tendering.i18n import LOCALES, Catalog, match_locale, negotiate_locale
 from tendering.platform import Platform
 from tendering.search.views import Money
@@ -88,11 +89,16 @@ def render(
     template: str,
     *,
     status_code: int = 200,
+    look_up_viewer: bool = True,
     **context: Any,
 ) -> Response[str]:
-    """Render ``template`` in the caller's language as an HTML response."""
+    """Render ``template`` in the caller's language as an HTML response.
+
+    The signed-in viewer (if any) is shown; ``look_up_viewer=False`` (on the event loop, e.g. in an
+    exception handler) shows only a viewer the request's guard already authenticated."""
     locale = request_locale(request, platform)
     catalog = Catalog(locale)
+    viewer = current_viewer(request, platform, look_up=look_up_viewer)
     zone = ZoneInfo(platform.settings.default_time_zone)
 
     def local_time(moment: datetime | None, with_time: bool = True) -> str:
@@ -112,6 +118,8 @@ def render(
             url_with=lambda **changes: url_with(request, **changes),
             local_time=local_time,
             time_zone=platform.settings.default_time_zone,
+            viewer=viewer,
+            current_path=url_with(request),
             **context,
         )
     )
@@ -121,10 +129,11 @@ def render(
         cookies.append(
             Cookie(key=LANG_COOKIE, value=chosen, max_age=365 * 86400, samesite="lax", httponly=True)
         )
+    if request.state.get("browser_session_ended"):
+        cookies.append(session_cookie(platform, None))
+    headers = {"Content-Language": locale, "Vary": "Accept-Language, Cookie"}
+    if viewer is not None:
+        headers["Cache-Control"] = "private, no-store"
     return Response(
-        html,
-        status_code=status_code,
-        media_type=MediaType.HTML,
-        cookies=cookies,
-        headers={"Content-Language": locale, "Vary": "Accept-Language, Cookie"},
+        html, status_code=status_code, media_type=MediaType.HTML, cookies=cookies, headers=headers
     )

@@ -156,3 +156,45 @@ class LoginChallenge(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BrowserSignInLink(Base):
+    """A single-use, short-lived link that hands a logged-in client's identity to a browser.
+
+    Only the SHA-256 of the link's secret is kept; the link carries the identity, certificate and roles
+    of the bearer login that asked for it.
+    """
+
+    __tablename__ = "browser_signin_links"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    identity_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("identities.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    #: Space-separated roles of the login that asked for the link.
+    roles: Mapped[str] = mapped_column(String(200))
+    #: A local path to open after signing in.
+    next_path: Mapped[str] = mapped_column(String(500))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BrowserSession(Base):
+    """A server-side browser session (the cookie holds a secret whose SHA-256 is ``secret_sha256``)."""
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    identity_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("identities.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    #: Space-separated roles carried over from the login; re-checked against the grants on every request.
+    roles: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,4 +1,4 @@
-"""The portal in a real browser: search in Chinese, open a tender, follow the download link, switch language.
+"""The portal in a real browser: search in Chinese, open a tender, the sign-in explanation, switch language.
 
 The app runs under uvicorn in a thread (``serve_in_thread``) and reads injected sample tender views.
 A screenshot of the tender page is written to the test's temporary directory (and to
@@ -67,9 +67,8 @@ def test_opening_a_tender_shows_lots_timeline_and_documents(
     timeline = page.locator("#timeline tbody tr th").all_inner_texts()
     assert timeline[0] == "公告发布" and "投标截止（开标时间）" in timeline
     assert "澄清第1号" in page.locator("#amendments").inner_text()
-    link = page.get_by_role("link", name="下载")
-    assert link.get_attribute("href") == f"/tenders/{tender.id}/documents/{tender.documents[0].id}/download"
-    assert "投标人登录后可下载招标文件" in page.locator("#documents").inner_text()
+    documents = page.locator("#documents").inner_text()
+    assert "请以投标人身份登录后下载招标文件" in documents and tender.documents[0].sha256 in documents
 
     page.set_viewport_size({"width": 1200, "height": 1400})
     shot = tmp_path / "tender-zh.png"
@@ -81,13 +80,20 @@ def test_opening_a_tender_shows_lots_timeline_and_documents(
         shutil.copy(shot, Path(keep) / shot.name)
 
 
-def test_download_link_without_login_gets_a_problem(
+def test_anonymous_visitor_is_told_how_to_sign_in(
     base_url: str, page: Any, sample_tenders: list[TenderView]
 ) -> None:
     tender = sample_tenders[0]
     page.goto(f"{base_url}/announcements/{tender.id}")
-    href = page.get_by_role("link", name="下载").get_attribute("href")
-    response = page.request.get(f"{base_url}{href}")
+    assert page.get_by_role("button", name="下载").count() == 0
+    help_text = page.locator("#download-help").inner_text()
+    assert f"sealbid login --browser --p12 证书.p12 --next /announcements/{tender.id}" in help_text
+    page.get_by_role("link", name="登录说明").click()
+    page.wait_for_url("**/signin")
+    assert "sealbid login --browser" in page.locator("#how").inner_text()
+    # the API's download stays bearer-only and answers a browser with a problem document
+    api = f"{base_url}/tenders/{tender.id}/documents/{tender.documents[0].id}/download"
+    response = page.request.get(api)
     assert response.status in (401, 404)
     assert response.headers["content-type"].startswith("application/problem+json")
 

@@ -1,4 +1,4 @@
-"""The served portal over the real database in a browser: Chinese search, the tender page, the download link."""
+"""The served portal over the real database in a browser: Chinese search, the tender page, the sign-in explanation."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def test_database_portal_in_the_browser(platform: Platform, page: Any) -> None:
         page.wait_for_url(f"**/announcements/{seeded.tender_id}")
         assert "一标段" in page.locator("#lots").inner_text()
         assert "变更第1号" in page.locator("#amendments").inner_text()
-        href = page.get_by_role("link", name="下载").get_attribute("href")
-        assert href == f"/tenders/{seeded.tender_id}/documents/{seeded.document_id}/download"
+        assert "请以投标人身份登录后下载招标文件" in page.locator("#download-help").inner_text()
+        href = f"/tenders/{seeded.tender_id}/documents/{seeded.document_id}/download"  # the API's download
         anonymous = page.request.get(f"{base_url}{href}")
         assert anonymous.status in (401, 404)
         assert anonymous.headers["content-type"].startswith("application/problem+json")

@@ -26,6 +26,11 @@ EXPECTED_PUBLIC_PREFIXES = (
     "/ocds/",
     # published tenders as JSON (api/tender_access.py)
     "/public/",
+    # browser sign-in (api/portal/signin.py): how a browser gets a session from a single-use hand-off
+    # link issued to a bearer login, and drops it; the link or the session's anti-forgery token is the
+    # credential
+    "/signin",
+    "/signout",
     # telephony provider webhooks, authenticated by the provider's request signature (api/telephony.py)
     "/telephony/",
 )
@@ -72,3 +77,16 @@ def test_guarded_routes_name_their_roles(platform: Platform) -> None:
     guards = {path: role_guards(h) for path, method, h in _handlers(app) if method != "OPTIONS"}  # type: ignore[arg-type]
     assert [g.roles for g in guards["/auth/me"]] == [()]
     assert [tuple(r.value for r in g.roles) for g in guards["/admin/identities"]] == [("admin",)]
+    assert [g.roles for g in guards["/auth/browser-link"]] == [()]
+
+
+def test_only_pages_accept_the_browser_session(platform: Platform) -> None:
+    """A browser session cookie authorises portal pages only; every API route takes bearer tokens."""
+    app = create_app(platform=platform, configure_logs=False)
+    browser_routes = sorted(
+        {path for path, _, h in _handlers(app) if any(g.browser for g in role_guards(h))}  # type: ignore[arg-type]
+    )
+    assert browser_routes == [
+        "/announcements/{tender_id:uuid}/documents/{document_id:uuid}/download",
+        "/supervision",
+    ]

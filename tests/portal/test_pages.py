@@ -110,7 +110,10 @@ def test_detail_page(portal: TestClient, sample_tenders: list[TenderView]) -> No
         "湖北招标代理有限公司",
     ):
         assert needle in text, needle
-    assert f"/tenders/{tender.id}/documents/{tender.documents[0].id}/download" in text
+    assert tender.documents[0].sha256 in text
+    # anonymous readers see how to sign in, not a download form
+    assert "请以投标人身份登录后下载招标文件" in text
+    assert f"/announcements/{tender.id}/documents/{tender.documents[0].id}/download" not in text
     assert text.index("公告发布") < text.index("澄清截止") < text.index("投标截止（开标时间）")
 
 
