@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ DECIDED_EVENT: Final = "opening.envelope_decided"
 WAITING_EVENT: Final = "opening.bidder_decryption"
 FINISHED_EVENT: Final = "opening.finished"
 _CHUNK: Final = 1 << 20
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -296,3 +299,19 @@ def _finish(
         details=counts,
         log_data={**counts, "outcomes_sha256": hashlib.sha256("\n".join(outcomes).encode()).hexdigest()},
     )
+
+
+def open_in_background(platform: Platform, tender_id: uuid.UUID) -> bool:
+    """Run :func:`open_envelopes` in a thread of this process (the one holding the shares).
+
+    Returns False when an opening of this tender is already running here. A failure is logged; the
+    shares stay held, so the next release (or a repeated one) starts the opening again.
+    """
+
+    def run() -> None:
+        try:
+            open_envelopes(platform, tender_id)
+        except Exception:
+            log.exception("the opening of tender %s stopped; it resumes with the next release", tender_id)
+
+    return vault_of(platform).start(tender_id, run)
