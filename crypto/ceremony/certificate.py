@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -113,7 +113,10 @@ def check_opening_certificate(
     P-256 key, self-signature verifies, keyUsage exactly keyAgreement, not a CA, the subjectAltName
     names the tender, and (if given) validity covers ``valid_at`` and lasts at least to ``valid_until``.
     """
-    public_key = certificate.public_key()
+    try:
+        public_key = certificate.public_key()
+    except (UnsupportedAlgorithm, ValueError):
+        raise CeremonyError("the opening certificate's key cannot be read") from None
     if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
         public_key.curve, ec.SECP256R1
     ):

@@ -466,3 +466,64 @@ def test_share_encoding_round_trip(pki: BuiltPki, output: CeremonyOutput) -> Non
     document["share"] = format(2**256 - 1, "064x")
     with pytest.raises(CeremonyError, match="outside the P-256 group order"):
         SharePlaintext.from_bytes(bytes(rfc8785.dumps(document)))
+
+
+def _self_signed(
+    *, usage: x509.KeyUsage | None, ca: bool = False, uri: str | None = None
+) -> x509.Certificate:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "x")])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW - timedelta(days=1))
+        .not_valid_after(NOW + timedelta(days=90))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if usage is not None:
+        builder = builder.add_extension(usage, critical=True)
+    if uri is not None:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(uri)]), critical=False
+        )
+    return builder.sign(key, hashes.SHA256())
+
+
+def _usage(**flags: bool) -> x509.KeyUsage:
+    names = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+             "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")  # fmt: skip
+    return x509.KeyUsage(**{n: flags.get(n, False) for n in names})
+
+
+@pytest.mark.parametrize(
+    ("certificate", "message"),
+    [
+        (
+            _self_signed(usage=_usage(digital_signature=True, key_agreement=True), uri=f"urn:uuid:{TENDER}"),
+            "keyAgreement only",
+        ),
+        (_self_signed(usage=None, uri=f"urn:uuid:{TENDER}"), "no KeyUsage"),
+        (
+            _self_signed(usage=_usage(key_agreement=True), ca=True, uri=f"urn:uuid:{TENDER}"),
+            "must not be a CA",
+        ),
+        (_self_signed(usage=_usage(key_agreement=True)), "no SubjectAlternativeName"),
+        (
+            _self_signed(
+                usage=_usage(key_agreement=True), uri="urn:uuid:00000000-0000-0000-0000-000000000000"
+            ),
+            "not made for tender",
+        ),
+    ],
+)
+def test_opening_certificates_that_are_not_fit_are_refused(
+    certificate: x509.Certificate, message: str
+) -> None:
+    with pytest.raises(CeremonyError, match=message):
+        check_opening_certificate(certificate, TENDER)
