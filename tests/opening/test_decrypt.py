@@ -1,0 +1,165 @@
+"""The bidder-decryption layer: bidders decrypt their own layer in the window; failures follow Art. 31."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from litestar.testing import TestClient
+from sqlalchemy import select, update
+
+from api.client.decrypt_commands import decrypt
+from crypto.cms import sign_detached
+from crypto.pki import BuiltPki
+from tendering.clock import ManualClock
+from tendering.opening.models import OpeningOutcome, OpeningSession
+from tendering.opening.opener import open_envelopes
+from tendering.opening.schedule import tick
+from tendering.platform import Platform
+from tendering.tenders.models import Tender
+from tests.bids.fixtures import KeyedTender, Parties
+from tests.identity.conftest import token_for
+from tests.opening.conftest import Bidding
+from tests.opening.helpers import pass_deadline, release, sealed_bid, submit
+from tests.submission.helpers import signer_of, uscc_of
+from tests.tenders.helpers import state_of
+
+PASSWORD = "decrypt-test"
+
+
+@pytest.fixture
+def layered(
+    platform: Platform,
+    keyed_tender: KeyedTender,
+    parties: Parties,
+    test_pki: BuiltPki,
+    tmp_path: Path,
+    clock: ManualClock,
+) -> Bidding:
+    """A tender asking for bidder decryption: tenderer-1 and -2 add their own layer, tenderer-3 does not;
+    the platform layer is already removed (two custodians released)."""
+    with platform.transaction() as session:
+        session.execute(
+            update(Tender).where(Tender.id == keyed_tender.tender_id).values(bidder_decryption=True)
+        )
+    names = ("tenderer-1", "tenderer-2", "tenderer-3")
+    bidding = Bidding(keyed_tender, parties, dict(zip(names, parties.tenderers, strict=True)))
+    for name in names:
+        envelope = sealed_bid(
+            test_pki, tmp_path, keyed_tender, name, bidder_layer=name != "tenderer-3", at=clock.now()
+        )
+        bidding.envelopes[name] = envelope
+        submit(platform, keyed_tender.tender_id, bidding.bidders[name], name, test_pki, envelope)
+    pass_deadline(platform, clock, keyed_tender.tender_id)
+    for position in (1, 2):
+        release(platform, test_pki, keyed_tender, parties.custodians, position)
+    progress = open_envelopes(platform, keyed_tender.tender_id)
+    assert (progress.state, progress.decided, progress.waiting_for_bidders) == ("bidder_decryption", 1, 2)
+    return bidding
+
+
+def rows(platform: Platform, bidding: Bidding) -> dict[str, OpeningOutcome]:
+    with platform.session_factory() as session:
+        found = session.scalars(
+            select(OpeningOutcome).where(OpeningOutcome.tender_id == bidding.tender_id)
+        ).all()
+    by_bidder = {row.bidder_id: row for row in found}
+    return {name: by_bidder[bidder] for name, bidder in bidding.bidders.items()}
+
+
+def run_decrypt(client: TestClient, pki: BuiltPki, tmp_path: Path, bidding: Bidding, name: str) -> object:  # type: ignore[type-arg]
+    client.headers.update(token_for(client, pki.signing(name)))
+    enc, sign = tmp_path / f"{name}-enc.p12", tmp_path / f"{name}-sign.p12"
+    enc.write_bytes(pki.to_pkcs12(f"{name}-enc", PASSWORD.encode()))
+    sign.write_bytes(pki.to_pkcs12(f"{name}-sign", PASSWORD.encode()))
+    return CliRunner().invoke(
+        decrypt,
+        ["--tender", str(bidding.tender_id), "--enc-p12", str(enc), "--p12", str(sign),
+         "--enc-password-env", "P12", "--password-env", "P12"],
+        obj={"http_client": client},
+    )  # fmt: skip
+
+
+def test_bidders_decrypt_their_own_layer_and_a_silent_bidder_is_revoked_at_the_window_end(
+    platform: Platform,
+    clock: ManualClock,
+    layered: Bidding,
+    app_client: TestClient,  # type: ignore[type-arg]
+    test_pki: BuiltPki,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("P12", PASSWORD)
+    before = rows(platform, layered)
+    assert before["tenderer-3"].outcome == "opened" and before["tenderer-3"].decryption == "not_required"
+    assert before["tenderer-1"].outcome is None and before["tenderer-1"].middle_sha256
+    assert state_of(platform, layered.tender_id) == "closed"
+
+    result = run_decrypt(app_client, test_pki, tmp_path, layered, "tenderer-1")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert "opened" in result.output  # type: ignore[attr-defined]
+    after = rows(platform, layered)["tenderer-1"]
+    assert (after.outcome, after.decryption) == ("opened", "decrypted")
+    assert after.price_form["bidder_uscc"] == uscc_of(test_pki, "tenderer-1")
+
+    # tenderer-3 has nothing left to decrypt; tenderer-2 stays silent
+    app_client.headers.update(token_for(app_client, test_pki.signing("tenderer-3")))
+    assert app_client.get(f"/bids/tenders/{layered.tender_id}/opening/layer").status_code == 409
+    with platform.session_factory() as session:
+        opening = session.get(OpeningSession, layered.tender_id)
+        assert opening is not None and opening.decryption_deadline is not None
+        deadline = opening.decryption_deadline
+    clock.advance(deadline - clock.now() + timedelta(seconds=1))
+    assert tick(platform).windows_ended == (layered.tender_id,)
+    silent = rows(platform, layered)["tenderer-2"]
+    assert (silent.outcome, silent.reason_code, silent.decryption) == (
+        "revoked",
+        "bidder-layer-not-decrypted",
+        "bidder_failed",
+    )
+    assert state_of(platform, layered.tender_id) == "opened"
+    late = run_decrypt(app_client, test_pki, tmp_path, layered, "tenderer-2")
+    assert late.exit_code != 0  # type: ignore[attr-defined]
+
+
+def test_a_wrong_key_is_refused_and_changes_nothing(
+    platform: Platform,
+    layered: Bidding,
+    app_client: TestClient,
+    test_pki: BuiltPki,  # type: ignore[type-arg]
+) -> None:
+    from crypto.receipt import canonical
+    from tendering.opening.decryption import DECRYPTION_TYPE
+
+    app_client.headers.update(token_for(app_client, test_pki.signing("tenderer-2")))
+    layer = app_client.get(f"/bids/tenders/{layered.tender_id}/opening/layer")
+    assert layer.status_code == 200
+    import hashlib
+
+    statement = canonical(
+        {
+            "type": DECRYPTION_TYPE,
+            "tender": str(layered.tender_id),
+            "bidder_uscc": uscc_of(test_pki, "tenderer-2"),
+            "middle_sha256": hashlib.sha256(layer.content).hexdigest(),
+            "nonce": secrets.token_hex(16),
+            "client_time": "2026-01-30T02:00:00Z",
+        }
+    )
+    body = {
+        "statement": base64.b64encode(statement).decode(),
+        "signature": base64.b64encode(sign_detached(statement, signer_of(test_pki, "tenderer-2"))).decode(),
+        "key": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    refused = app_client.post(f"/bids/tenders/{layered.tender_id}/opening/layer-key", json=body)
+    assert refused.status_code == 400 and refused.json()["code"] == "bidder-key-refused"
+    assert rows(platform, layered)["tenderer-2"].outcome is None
+    # another bidder cannot use tenderer-2's statement
+    app_client.headers.update(token_for(app_client, test_pki.signing("tenderer-1")))
+    foreign = app_client.post(f"/bids/tenders/{layered.tender_id}/opening/layer-key", json=body)
+    assert foreign.status_code in (400, 403)
+    assert rows(platform, layered)["tenderer-1"].outcome is None
