@@ -3,12 +3,17 @@
 The private key never leaves this machine: the command asks for a challenge, checks that it was issued
 for the server it talks to, signs the canonical challenge bytes locally and sends the signature with
 the certificate. Depends only on ``cryptography``, ``httpx`` and ``click``.
+
+``--browser`` hands the login to a web browser: the command asks the server for a single-use sign-in
+link (valid 60 seconds) bound to this login and prints it (``--open`` also opens it). Without ``--p12``
+it uses the cached login for the server.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,7 @@ from api.client.http import (
     ClientError,
     call,
     default_server,
+    load_token,
     make_client,
     normalise_url,
     parse_time,
@@ -152,10 +158,36 @@ def describe(answer: dict[str, Any], server: str) -> str:
     return "\n".join(lines)
 
 
+def request_browser_link(client: httpx.Client, token: str, next_path: str | None = None) -> dict[str, Any]:
+    """Ask the server for a browser sign-in link for the login holding ``token``."""
+    body: dict[str, Any] = {"next": next_path} if next_path else {}
+    answer = call(
+        client, "POST", "/auth/browser-link", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    if not isinstance(answer, dict) or "url" not in answer:
+        raise ClientError("the server's sign-in link answer is malformed")
+    return answer
+
+
+def describe_link(link: dict[str, Any]) -> str:
+    """What to tell the user about a browser sign-in link."""
+    expires = parse_time(str(link.get("expires_at", "")))
+    until = expires.astimezone().strftime("%H:%M:%S %Z") if expires else link.get("expires_at")
+    return "\n".join(
+        [
+            f"Open this link in your browser to sign in there (it works once, until {until}):",
+            str(link["url"]),
+        ]
+    )
+
+
 @click.command("login")
 @click.option("--server", default=default_server, show_default="$SEALBID_SERVER or http://127.0.0.1:8000")
 @click.option(
-    "--p12", "p12", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PKCS#12 file."
+    "--p12",
+    "p12",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PKCS#12 file (with --browser, omit it to use the cached login).",
 )
 @click.option(
     "--password-env", metavar="VAR", help="Read the PKCS#12 password from this environment variable."
@@ -166,17 +198,31 @@ def describe(answer: dict[str, Any], server: str) -> str:
     help="Also register this encryption certificate (the other half of a dual pair).",
 )
 @click.option("--audience", help="The server's public address, when it differs from --server.")
+@click.option("--browser", is_flag=True, help="Also print a one-time link that signs a web browser in.")
+@click.option("--next", "next_path", metavar="PATH", help="With --browser: the portal page to open.")
+@click.option("--open", "open_browser", is_flag=True, help="With --browser: open the link in the browser.")
 @click.pass_context
 def login(
     ctx: click.Context,
     *,
     server: str,
-    p12: Path,
+    p12: Path | None,
     password_env: str | None,
     encryption_cert: Path | None,
     audience: str | None,
+    browser: bool,
+    next_path: str | None,
+    open_browser: bool,
 ) -> None:
     """Log in with a certificate; the token is cached for later commands."""
+    injected = (ctx.obj or {}).get("http_client") if isinstance(ctx.obj, dict) else None
+    if (next_path or open_browser) and not browser:
+        raise click.UsageError("--next and --open go with --browser")
+    if p12 is None:
+        if not browser:
+            raise click.UsageError("--p12 is required (or --browser, to reuse the cached login)")
+        _browser_only(server, injected, next_path, open_browser=open_browser)
+        return
     try:
         if password_env:
             password = os.environ.get(password_env)
@@ -188,19 +234,55 @@ def login(
             )
         credential = load_credential(p12, password or None)
         encryption = load_certificate_file(encryption_cert) if encryption_cert else None
-        injected = (ctx.obj or {}).get("http_client") if isinstance(ctx.obj, dict) else None
         client = injected or make_client(server)
         try:
             answer = perform_login(
                 client, credential, audience=audience or server, encryption_certificate=encryption
             )
+            save_token(server, answer)
+            link = request_browser_link(client, str(answer["token"]), next_path) if browser else None
         finally:
             if injected is None:
                 client.close()
-        save_token(server, answer)
     except ClientError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(describe(answer, server))
+    if link is not None:
+        _hand_to_browser(link, open_browser=open_browser)
 
 
-__all__ = ["Credential", "load_credential", "login", "perform_login", "sign_challenge"]
+def _browser_only(server: str, injected: Any, next_path: str | None, *, open_browser: bool) -> None:
+    """``--browser`` without ``--p12``: a sign-in link for the cached login."""
+    try:
+        record = load_token(server)
+        if record is None:
+            raise ClientError(
+                f"not logged in to {normalise_url(server)} (or the login expired); "
+                "run: sealbid login --browser --p12 FILE"
+            )
+        client = injected or make_client(server)
+        try:
+            link = request_browser_link(client, str(record["token"]), next_path)
+        finally:
+            if injected is None:
+                client.close()
+    except ClientError as exc:
+        raise click.ClickException(str(exc)) from None
+    _hand_to_browser(link, open_browser=open_browser)
+
+
+def _hand_to_browser(link: dict[str, Any], *, open_browser: bool) -> None:
+    click.echo(describe_link(link))
+    if open_browser and not webbrowser.open(str(link["url"])):
+        click.echo("Could not open a browser here; open the link above yourself.", err=True)
+
+
+__all__ = [
+    "Credential",
+    "describe_link",
+    "load_credential",
+    "login",
+    "perform_login",
+    "request_browser_link",
+    "sign_challenge",
+]

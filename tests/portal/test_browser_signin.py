@@ -278,3 +278,24 @@ def test_sign_out_needs_the_form_token_and_ends_the_session(
         assert stored.ended_at is not None
         assert session.scalars(select(BrowserSignInLink.used_at)).one() is not None
     assert "identity.browser.signed-out" in log_types(platform)
+
+
+def test_behind_https_the_cookie_is_host_prefixed_and_secure() -> None:
+    from types import SimpleNamespace
+
+    from api.auth import session_cookie_name
+    from api.portal.viewer import session_cookie
+
+    public = SimpleNamespace(settings=SimpleNamespace(public_url="https://ztb.example.gov.cn/"))
+    cookie = session_cookie(public, "secret")  # type: ignore[arg-type]
+    assert session_cookie_name(public) == "__Host-sealbid_session"  # type: ignore[arg-type]
+    assert (cookie.key, cookie.secure, cookie.httponly, cookie.samesite, cookie.path, cookie.domain) == (
+        "__Host-sealbid_session",
+        True,
+        True,
+        "lax",
+        "/",
+        None,
+    )
+    cleared = session_cookie(public, None)  # type: ignore[arg-type]
+    assert cleared.value == "" and cleared.max_age == 0
