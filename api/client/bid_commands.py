@@ -10,10 +10,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
-import json
 import os
 import tempfile
-import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +36,7 @@ from crypto.bidpackage import (
     seal_bid,
     verify_package,
 )
+from crypto.bidpackage.prices import read_price_form_file
 from crypto.ceremony import CeremonyError, check_opening_certificate
 from crypto.cms import CmsError, PyhankoTimeStamper, Signer, peek_envelope
 
@@ -98,24 +97,6 @@ def _atomic_output(path: Path, *, force: bool) -> Iterator[BinaryIO]:
 def _fail(exc: Exception) -> click.ClickException:
     code = getattr(exc, "code", None)
     return click.ClickException(f"{exc} [{code}]" if code else str(exc))
-
-
-def load_price_form(path: Path) -> dict[str, Any]:
-    """A price form file: TOML (``.toml``) or JSON; ClientError in plain words."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ClientError(f"cannot read the price form {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ClientError(f"the price form {path} is not UTF-8 text") from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
-        raise ClientError(f"the price form {path} is not valid {kind}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ClientError(f"the price form {path} must be a table of fields")
-    return data
 
 
 def collect_files(paths: tuple[Path, ...]) -> list[PackageFile]:
@@ -187,7 +168,7 @@ def pack(
 ) -> None:
     """Build a bid package (ZIP with a signed-to-be manifest) from FILES and a price form."""
     try:
-        prices = price_forms_from_input(load_price_form(price_form), list(lots))
+        prices = price_forms_from_input(read_price_form_file(price_form), list(lots))
         with _atomic_output(out, force=force) as sink:
             manifest = build_package(
                 sink,
@@ -413,9 +394,10 @@ def inspect(*, envelope: Path, opening_cert: Path | None) -> None:
 
 
 __all__ = [
+    "CLIENT_NAME",
     "bid",
+    "client_version",
     "collect_files",
     "describe_manifest",
     "fetch_opening_certificate",
-    "load_price_form",
 ]

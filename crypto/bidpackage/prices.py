@@ -8,11 +8,14 @@ plain-language errors about what to fix).
 
 from __future__ import annotations
 
+import json
 import re
+import tomllib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final
 
 from crypto.bidpackage.errors import PackageError
@@ -24,6 +27,7 @@ __all__ = [
     "parse_decimal_price",
     "price_form_from_manifest",
     "price_forms_from_input",
+    "read_price_form_file",
 ]
 
 _DECIMAL: Final = re.compile(r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$")
@@ -219,3 +223,25 @@ def price_forms_from_input(data: Mapping[str, Any], lot_ids: Sequence[str]) -> t
             raise _price_error(f"lots.{lot} must be a table")
         forms.append(_one_input_form(lots[lot], lot, f"lot {lot}"))
     return tuple(forms)
+
+
+def read_price_form_file(path: Path) -> dict[str, Any]:
+    """The raw fields of a price form file: TOML, or JSON when the name ends in ``.json``.
+
+    Raises ``package-price-invalid`` in plain words when the file cannot be read or parsed; check the
+    fields with :func:`price_forms_from_input`.
+    """
+    kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _price_error(f"cannot read the price form {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise _price_error(f"the price form {path} is not UTF-8 text") from None
+    try:
+        data = json.loads(text) if kind == "JSON" else tomllib.loads(text)
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError is a ValueError
+        raise _price_error(f"the price form {path} is not valid {kind}: {exc}") from None
+    if not isinstance(data, dict):
+        raise _price_error(f"the price form {path} must be a table of fields")
+    return data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import subprocess
 import sys
 import threading
@@ -256,3 +257,24 @@ def test_verify_package_and_inspect_name_the_problem(dev: BuiltPki, work: Path) 
     assert bad.exit_code == 1 and "[package-file-mismatch]" in bad.output and "报价单.pdf" in bad.output
     not_sealed = run("inspect", str(work / "bid.zip"))
     assert not_sealed.exit_code == 1 and "is not a sealed bid" in not_sealed.output
+
+
+def test_pack_with_a_json_price_form_per_lot(dev: BuiltPki, work: Path) -> None:
+    lots = {
+        "1": {"total_price": "800000.00", "currency": "CNY", "duration_days": 120, "quality": "合格"},
+        "2": {"total_price": 450000.5, "currency": "CNY", "duration_days": 90, "quality": "优良"},
+    }
+    form = work / "form.json"
+    form.write_text(json.dumps({"lots": lots}, ensure_ascii=False), encoding="utf-8")
+    args = ["pack", "--tender", TENDER, "--lot", "1", "--lot", "2", "--uscc", uscc_of(dev, "tenderer-1")]
+    args += ["--price-form", str(form), "--out", str(work / "bid.zip"), str(work / "投标文件")]
+    refused = run(*args)
+    assert (
+        refused.exit_code == 1 and "lot 2: total_price must be written as a quoted decimal" in refused.output
+    )
+    lots["2"]["total_price"] = "450000.50"
+    form.write_text(json.dumps({"lots": lots}, ensure_ascii=False), encoding="utf-8")
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "Lot 1:        800000.00 CNY" in result.output and "Lot 2:        450000.50 CNY" in result.output
+    assert [p.lot_id for p in verify_package(work / "bid.zip").prices] == ["1", "2"]
