@@ -29,6 +29,7 @@ from experts import draw_public, pool, pool_csv
 from experts.extraction import DrawRequest, LineRequest, request_draw
 from experts.pool_models import Expert, ExtractionRequest
 from tendering.errors import Forbidden, InvalidInput, NotFound
+from tendering.i18n import match_locale
 from tendering.identity.audit import Actor
 from tendering.identity.models import Role
 from tendering.tenders.models import Tender
@@ -39,6 +40,10 @@ CSV_LIMIT = 64 * 1024 * 1024
 def _actor(principal: Any, role: Role, request: Request[Any, Any, Any]) -> Actor:
     actor: Actor = principal.actor(role, client_address(request))
     return actor
+
+
+def _locale(request: Request[Any, Any, Any]) -> str | None:
+    return match_locale(request.headers.get("accept-language"))
 
 
 @dataclass
@@ -260,7 +265,7 @@ class AgencyDrawController(Controller):
         _own_tender(platform, tender_id, _actor(principal, Role.AGENCY, request))
         with platform.session_factory() as session:
             return [
-                draw_public.status_view(session, rid)
+                draw_public.status_view(session, rid, _locale(request))
                 for rid in draw_public.requests_of_tender(session, tender_id)
             ]
 
@@ -278,6 +283,7 @@ class AuthorityDrawController(Controller):
         self,
         *,
         platform: PlatformDep,
+        request: Request[Any, Any, Any],
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> dict[str, Any]:
         """Counts per request; ``short`` and open ``pool_short`` alerts show the draws needing action."""
@@ -286,13 +292,18 @@ class AuthorityDrawController(Controller):
             ids = session.scalars(
                 select(ExtractionRequest.id).order_by(ExtractionRequest.created_at.desc()).limit(limit)
             )
-            return {"total": total, "draws": [draw_public.status_view(session, rid) for rid in list(ids)]}
+            return {
+                "total": total,
+                "draws": [draw_public.status_view(session, rid, _locale(request)) for rid in list(ids)],
+            }
 
     @get("/{request_id:uuid}", sync_to_thread=True, summary="Status of one draw")
-    def status(self, *, platform: PlatformDep, request_id: FromPath[uuid.UUID]) -> dict[str, Any]:
+    def status(
+        self, *, platform: PlatformDep, request_id: FromPath[uuid.UUID], request: Request[Any, Any, Any]
+    ) -> dict[str, Any]:
         """Confirmed / pending / declined / no answer / avoided / short counts per specialty, alerts."""
         with platform.session_factory() as session:
-            return draw_public.status_view(session, request_id)
+            return draw_public.status_view(session, request_id, _locale(request))
 
     @post("/{request_id:uuid}/reveal", sync_to_thread=True, summary="Reveal the draw secret in the log")
     def reveal(

@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 from experts import draw_records
 from experts.pool_models import ExpertAlert, ExpertAssignment, ExtractionRequest
 from experts.sealed_list import log_actor
+from experts.specialties import specialties
 from tendering.errors import Conflict, Forbidden, NotFound, TooLate
+from tendering.i18n import Catalog
 from tendering.identity.audit import Actor
 from tendering.platform import Platform
 from tendering.tenders.models import Tender
@@ -140,13 +142,15 @@ def public_record(session: Session, request_id: uuid.UUID) -> dict[str, Any]:
     return record
 
 
-def status_view(session: Session, request_id: uuid.UUID) -> dict[str, Any]:
+def status_view(session: Session, request_id: uuid.UUID, locale: str | None = None) -> dict[str, Any]:
     """Counts per line for the supervisor: confirmed, pending, declined, no answer, avoided, short.
 
     ``short`` is how many members a line still lacks (neither confirmed nor pending); open
     ``pool_short`` alerts are listed. No names, no expert ids.
     """
     request = get_request(session, request_id)
+    texts = Catalog(locale or request.locale)
+    known = specialties()
     assignments = list(
         session.scalars(select(ExpertAssignment).where(ExpertAssignment.request_id == request.id))
     )
@@ -184,6 +188,7 @@ def status_view(session: Session, request_id: uuid.UUID) -> dict[str, Any]:
         "request": str(request.id),
         "tender": str(request.tender_id),
         "state": request.state,
+        "state_label": texts.gettext(f"experts.draw_state_{request.state}"),
         "evaluation_time": request.evaluation_time.isoformat(),
         "lines": lines,
         "totals": totals,
@@ -191,6 +196,11 @@ def status_view(session: Session, request_id: uuid.UUID) -> dict[str, Any]:
             {
                 "kind": a.kind,
                 "specialty": a.specialty,
+                "message": texts.gettext(
+                    f"experts.alert_{a.kind}",
+                    specialty=a.specialty,
+                    name=known[a.specialty].name(texts.locale) if a.specialty in known else a.specialty,
+                ),
                 "raised_at": a.raised_at.isoformat(),
                 "resolved": a.resolved_at is not None,
             }
