@@ -29,7 +29,14 @@ from crypto.ceremony.certificate import tender_uri
 from crypto.cms import RecipientId, Signer, TimeStamper, seal, sign_attached_to
 from crypto.identity import IdentityError, identify
 
-__all__ = ["SealedBid", "certificate_uscc", "check_opening_certificate_for", "seal_bid", "tender_uri"]
+__all__ = [
+    "SealedBid",
+    "certificate_uscc",
+    "check_bidder_certificates",
+    "check_opening_certificate_for",
+    "seal_bid",
+    "tender_uri",
+]
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,63 @@ def check_opening_certificate_for(
         )
 
 
+def _usage(certificate: x509.Certificate) -> x509.KeyUsage | None:
+    try:
+        return certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _check_validity(certificate: x509.Certificate, what: str, moment: datetime) -> None:
+    start, end = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    if not start <= moment <= end:
+        raise BidSealError(
+            "certificate-not-valid",
+            f"the {what} is valid only from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC; "
+            "a bid sealed with it would be rejected at the opening",
+        )
+
+
+def check_bidder_certificates(
+    signing: x509.Certificate,
+    encryption: x509.Certificate | None,
+    bidder_uscc: str,
+    *,
+    at: datetime | None = None,
+) -> None:
+    """Refuse certificates that would make the bid fail at the opening (:class:`BidSealError`).
+
+    The signing certificate must be valid ``at`` (default now) and allow digitalSignature or
+    nonRepudiation; a bidder-layer certificate must be valid, allow key agreement or key
+    encipherment and belong to the same organisation (only the bidder can then decrypt it).
+    """
+    moment = at or datetime.now(UTC)
+    _check_validity(signing, "signing certificate", moment)
+    usage = _usage(signing)
+    if usage is not None and not (usage.digital_signature or usage.content_commitment):
+        raise BidSealError(
+            "not-a-signing-certificate",
+            "this certificate is not for signing (is it the encryption half of your pair?); "
+            "sign with your signing certificate",
+        )
+    if encryption is None:
+        return
+    _check_validity(encryption, "encryption certificate", moment)
+    usage = _usage(encryption)
+    if usage is not None and not (usage.key_agreement or usage.key_encipherment):
+        raise BidSealError(
+            "not-an-encryption-certificate",
+            "the bidder-layer certificate is not for encryption; use your encryption certificate",
+        )
+    owner = certificate_uscc(encryption)
+    if owner != bidder_uscc:
+        raise BidSealError(
+            "bidder-layer-not-own",
+            f"the bidder-layer certificate belongs to {owner or 'no enterprise'}, not to {bidder_uscc}: "
+            "only your own encryption certificate lets you decrypt your bid at the opening",
+        )
+
+
 def _seekable(source: BinaryIO | Path, stack: contextlib.ExitStack) -> BinaryIO:
     return stack.enter_context(source.open("rb")) if isinstance(source, Path) else source
 
@@ -132,6 +196,9 @@ def seal_bid(
                 f"the package is for bidder {manifest.bidder_uscc} but the signing certificate is "
                 f"{'for ' + uscc if uscc else 'not an enterprise certificate'}",
             )
+        check_bidder_certificates(
+            signer.certificate, bidder_encryption_certificate, manifest.bidder_uscc, at=signing_time
+        )
         check_opening_certificate_for(opening_certificate, manifest.tender_id, at=signing_time)
         source.seek(start)
         signed = stack.enter_context(tempfile.TemporaryFile(dir=workdir))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from crypto.bidpackage import BidSealError, PackageError, open_bid, seal_bid
 from crypto.bidpackage.opening import BidVerdict, aopen_bid
-from crypto.cms import PyhankoTimeStamper, peek_envelope, seal, sign_attached
+from crypto.cms import PyhankoTimeStamper, Signer, peek_envelope, seal, sign_attached
 from crypto.pki import BuiltPki, CertVerdict, Purpose
 from tests.crypto.bidpackage.helpers import (
     TENDER,
@@ -224,3 +224,27 @@ def test_random_envelopes_give_a_verdict_not_an_exception(opening: Opening, chec
     for size in (0, 1, 10, 100, 1000):
         verdict = _open(rng.randbytes(size), opening, check)
         assert verdict.code == "envelope-not-opened"
+
+
+def test_certificates_that_would_fail_at_the_opening_are_refused(
+    dev: BuiltPki, tmp_path: Path, opening: Opening
+) -> None:
+    package, _ = build_sample(tmp_path, uscc_of(dev, "tenderer-2"))
+
+    def refused(signer: Signer, **kw: object) -> str:
+        sink = io.BytesIO()
+        with pytest.raises(BidSealError) as caught:
+            seal_bid(io.BytesIO(package), sink, signer, opening_certificate=opening.certificate, **kw)  # type: ignore[arg-type]
+        assert sink.getvalue() == b""
+        return caught.value.code
+
+    encryption = dev.encryption("tenderer-2")
+    wrong_half = Signer(encryption.certificate, encryption.private_key)  # type: ignore[arg-type]
+    assert refused(wrong_half) == "not-a-signing-certificate"
+    signer = signer_of(dev, "tenderer-2")
+    other = dev.encryption("tenderer-3").certificate
+    assert refused(signer, bidder_encryption_certificate=other) == "bidder-layer-not-own"
+    own_signing = dev.signing("tenderer-2").certificate
+    assert refused(signer, bidder_encryption_certificate=own_signing) == "not-an-encryption-certificate"
+    later = datetime.now(UTC) + timedelta(days=20 * 365)
+    assert refused(signer, signing_time=later) == "certificate-not-valid"
