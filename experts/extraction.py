@@ -380,9 +380,26 @@ def _create_committee(
         enqueue(session, CONFIRM_TASK, platform.clock, assignment_id=str(assignment.id))
 
 
+def interrupted_request(platform: Platform, tender_id: uuid.UUID, *, actor: Actor) -> uuid.UUID | None:
+    """The tender's request whose secret is committed but whose draw never ran (a crash in between)."""
+    with platform.session_factory() as session:
+        _tender_for(session, tender_id, actor)
+        found: uuid.UUID | None = session.scalar(
+            select(ExtractionRequest.id).where(
+                ExtractionRequest.tender_id == tender_id, ExtractionRequest.state == "committed"
+            )
+        )
+        return found
+
+
 def request_draw(platform: Platform, ask: DrawRequest, *, actor: Actor) -> uuid.UUID:
-    """Commit and draw in one flow (the API and the demo); returns the request id."""
-    request_id, _ = commit_request(platform, ask, actor=actor)
+    """Commit and draw in one flow (the API and the demo); returns the request id.
+
+    If the tender already has a committed request whose draw was interrupted, that draw is completed
+    (with its committed lines and eligible set: the commitment cannot change) and its id returned.
+    """
+    pending = interrupted_request(platform, ask.tender_id, actor=actor)
+    request_id = pending or commit_request(platform, ask, actor=actor)[0]
     draw(platform, request_id, actor=actor)
     return request_id
 

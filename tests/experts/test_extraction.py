@@ -287,3 +287,23 @@ def test_the_secret_is_revealed_only_after_opening_and_the_session(
     )
     with platform.session_factory() as session:
         assert session.scalar(select(ExpertAssignment.id).where(ExpertAssignment.status == "avoided")) is None
+
+
+def test_an_interrupted_draw_is_completed_by_asking_again(
+    platform: Platform, clock: ManualClock, parties: Parties
+) -> None:
+    from experts.extraction import DrawRequest, LineRequest, commit_request, request_draw
+
+    tender_id = published(platform, clock, parties)
+    add_experts(platform, many(8))
+    ask = DrawRequest(tender_id, clock.now() + timedelta(days=2), "评标室", [LineRequest("A0101", 4, 1)])
+    agency = parties.actor(parties.agency, "agency")
+    request_id, _ = commit_request(platform, ask, actor=agency)  # the process dies before the draw
+    assert _request(platform, request_id).state == "committed"
+    again = DrawRequest(tender_id, clock.now() + timedelta(days=3), "别处", [LineRequest("A0101", 4, 3)])
+    assert request_draw(platform, again, actor=agency) == request_id
+    request = _request(platform, request_id)
+    assert (request.state, request.evaluation_place) == ("drawn", "评标室")
+    assert len(assignments(platform, request_id)) == 5
+    types = [e["type"] for e in _entries(platform)]
+    assert (types.count("experts.draw_committed"), types.count("experts.drawn")) == (1, 1)
