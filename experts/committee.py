@@ -151,10 +151,19 @@ def settle(
     """
     if outcome not in OUTCOMES:
         raise InvalidInput(f"outcome must be one of {', '.join(OUTCOMES)}", code="expert-outcome-invalid")
+    # Lock the request first (as the recheck does), then the assignment: replacements of one request
+    # are taken one at a time, so two concurrent declines never pick the same next expert.
+    request_id = session.scalar(
+        select(ExpertAssignment.request_id).where(ExpertAssignment.id == assignment_id)
+    )
+    if request_id is None:
+        raise NotFound(f"no expert assignment {assignment_id}", code="expert-assignment-unknown")
+    request = session.scalars(
+        select(ExtractionRequest).where(ExtractionRequest.id == request_id).with_for_update()
+    ).one()
     assignment = _assignment(session, assignment_id, lock=True)
     if assignment.status != "pending":
         return _result(assignment)
-    request = _request(session, assignment.request_id)
     now = platform.clock.now()
     assignment.status = outcome
     assignment.settled_at = now
