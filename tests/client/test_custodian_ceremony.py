@@ -14,8 +14,9 @@ from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from api.app import create_app
-from api.cli import main
+from api.client.custodian_commands import custodian as custodian_command
 from api.client.http import save_token
+from api.client.login_commands import login as login_command
 from api.local_server import free_port, serve_in_thread
 from crypto.pki import BuiltPki, build_pki, dev_pki_spec
 from tendering.bids.opening_key_models import TenderKeyShare, TenderOpeningKey
@@ -64,7 +65,9 @@ def files(tmp_path: Path, test_pki: BuiltPki, monkeypatch: pytest.MonkeyPatch) -
 
 
 def run(*args: str, stdin: str | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+    """``sealbid <args>`` for the two command groups used here (login, custodian)."""
+    command = {"login": login_command, "custodian": custodian_command}[args[0]]
+    return CliRunner().invoke(command, list(args[1:]), input=stdin, catch_exceptions=False)
 
 
 def login(platform: Platform, server: str, files: Path, custodian: int, *, encryption: bool = True) -> None:
