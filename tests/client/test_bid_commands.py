@@ -205,7 +205,7 @@ def test_seal_with_a_bidder_layer(dev: BuiltPki, work: Path, opening: Opening) -
         opening.key,
         check_certificate=None,
         bidder_certificate=mine.certificate,
-        bidder_key=mine.private_key,  # type: ignore[arg-type]
+        bidder_key=mine.private_key,
     )
     assert verdict.ok and verdict.bidder_layer, verdict.reasons
 

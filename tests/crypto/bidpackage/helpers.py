@@ -82,7 +82,7 @@ def uscc_of(dev: BuiltPki, tenderer: str) -> str:
 
 def signer_of(dev: BuiltPki, tenderer: str) -> Signer:
     cred = dev.signing(tenderer)
-    return Signer(cred.certificate, cred.private_key, tuple(dev.chain(cred.name)))  # type: ignore[arg-type]
+    return Signer(cred.certificate, cred.private_key, tuple(dev.chain(cred.name)))
 
 
 def price(lot_id: str | None = None, total: str = "1234567.89") -> PriceForm:

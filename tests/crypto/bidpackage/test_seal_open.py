@@ -46,8 +46,12 @@ def _seal(
     package, _ = build_sample(tmp_path, uscc_of(dev, tenderer))
     out = io.BytesIO()
     seal_bid(
-        io.BytesIO(package), out, signer_of(dev, tenderer), opening_certificate=opening.certificate, **kw
-    )  # type: ignore[arg-type]
+        io.BytesIO(package),
+        out,
+        signer_of(dev, tenderer),
+        opening_certificate=opening.certificate,
+        **kw,  # type: ignore[arg-type]
+    )
     return out.getvalue()
 
 
@@ -239,7 +243,7 @@ def test_certificates_that_would_fail_at_the_opening_are_refused(
         return caught.value.code
 
     encryption = dev.encryption("tenderer-2")
-    wrong_half = Signer(encryption.certificate, encryption.private_key)  # type: ignore[arg-type]
+    wrong_half = Signer(encryption.certificate, encryption.private_key)
     assert refused(wrong_half) == "not-a-signing-certificate"
     signer = signer_of(dev, "tenderer-2")
     other = dev.encryption("tenderer-3").certificate
