@@ -17,6 +17,7 @@ import dramatiq
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tendering.bids import uploads as _bid_uploads
 from tendering.blobs import BlobStore, FilesystemBlobStore
 from tendering.clock import AcceleratedClock, Clock, SystemClock
 from tendering.db import make_engine, make_session_factory, ping
@@ -83,6 +84,7 @@ class Platform:
             "tender schedule": lambda: _tender_tasks.tick(self),  # due publications, supervision warnings
             "opening schedule": lambda: _opening_tasks.tick(self),  # closing at deadlines, decryption windows
             "periodic tasks": self.tasks.send_periodic,  # e.g. experts.sweep: confirmation timers
+            "bid uploads": lambda: _bid_uploads.sweep_expired(self),  # abandoned resumable uploads
         }
         for name, job in jobs.items():
             try:
