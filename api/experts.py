@@ -79,15 +79,14 @@ class PoolController(Controller):
             query = select(Expert).order_by(Expert.number)
             if status:
                 query = query.where(Expert.status == status)
-            rows = list(session.scalars(query))
-            if specialty:
-                code = specialty.strip().upper()
-                rows = [e for e in rows if any(held.startswith(code) for held in e.specialties)]
-            total = len(rows)
-            return {
-                "total": total,
-                "experts": [pool.expert_document(e) for e in rows[offset : offset + limit]],
-            }
+            if not specialty:  # page in the database
+                total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+                rows = list(session.scalars(query.offset(offset).limit(limit)))
+                return {"total": total, "experts": [pool.expert_document(e) for e in rows]}
+            code = specialty.strip().upper()
+            matching = [e for e in session.scalars(query) if any(h.startswith(code) for h in e.specialties)]
+            page = matching[offset : offset + limit]
+            return {"total": len(matching), "experts": [pool.expert_document(e) for e in page]}
 
     @post("/", sync_to_thread=True, summary="Create or update an expert (by number)")
     def put_expert(
