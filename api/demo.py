@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -21,9 +22,13 @@ from api.client.http import ClientError
 from api.client.login_commands import load_credential, perform_login
 from api.client.logmonitor import verify_log
 from api.client.logstate import MonitorError, StateFiles, TamperEvidence
+from api.demo_bids import run_bid_steps
+from api.demo_context import DemoContext, DemoFailed, DemoResult
+from api.demo_experts import run_expert_steps
 from api.demo_tenders import publish_demo_tenders
 from api.local_server import free_port, serve_in_thread
 from api.logging import configure_logging
+from tendering.clock import SkippingClock
 from tendering.identity.devpki import DEMO_PASSWORD, DevPkiReport, init_dev_pki
 from tendering.migrations import upgrade
 from tendering.platform import Platform, build_platform
@@ -32,22 +37,10 @@ from tendering.translog.models import LogEntry
 
 MARKER = ".sealbid-demo"
 Echo = Callable[[str], None]
+#: Steps, numbered as the demo prints them.
+STEPS = 10
 
-
-class DemoFailed(RuntimeError):
-    """A demo step did not do what it should: the demo exits non-zero."""
-
-
-@dataclass
-class DemoResult:
-    """What the demo did, for tests and the closing summary."""
-
-    base_url: str = ""
-    logins: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    refusals: dict[str, str] = field(default_factory=dict)
-    log_sizes: list[int] = field(default_factory=list)
-    tamper_detected: str = ""
-    tenders: list[str] = field(default_factory=list)
+__all__ = ["DemoFailed", "DemoResult", "run_demo"]
 
 
 def _fresh_directory(directory: Path) -> None:
@@ -154,15 +147,16 @@ def run_demo(directory: Path, echo: Echo = print) -> DemoResult:
         public_url=f"http://127.0.0.1:{port}",
     )
     echo(
-        f"[1/7] Embedded default in {directory}: SQLite at {settings.effective_database_url}, "
+        f"[1/{STEPS}] Embedded default in {directory}: SQLite at {settings.effective_database_url}, "
         "in-process tasks"
     )
-    platform = build_platform(settings)
+    clock = SkippingClock(datetime.now(UTC))
+    platform = build_platform(settings, clock=clock)
     try:
         upgrade(platform.engine)
         echo("    database migrated to head (Alembic)")
         report = init_dev_pki(platform, DEMO_PASSWORD)
-        echo(f"[2/7] Development PKI made at run time in {report.directory}")
+        echo(f"[2/{STEPS}] Development PKI made at run time in {report.directory}")
         echo(
             "    root and issuing CA, OCSP responder, CRLs, RFC 3161 TSA; "
             f"{len(report.participants)} participant"
@@ -173,31 +167,48 @@ def run_demo(directory: Path, echo: Echo = print) -> DemoResult:
         app = create_app(platform=platform, configure_logs=False)
         with serve_in_thread(app, port=port) as base, httpx.Client(base_url=base, timeout=30) as client:
             result.base_url = base
-            echo(f"[3/7] sealbid serving at {base} (OpenAPI at {base}/schema, probes /healthz /readyz)")
+            echo(f"[3/{STEPS}] sealbid serving at {base} (OpenAPI at {base}/schema, probes /healthz /readyz)")
             ready = client.get("/readyz").json()
             echo(f"    readiness: {ready['checks']}")
             echo(
-                "[4/7] Certificate login (challenge signed locally, certificate path and revocation checked):"
+                f"[4/{STEPS}] Certificate login "
+                "(challenge signed locally, certificate path and revocation checked):"
             )
             _login_everyone(client, settings.public_url, report, result, echo)
             _show_refusals(client, settings.public_url, report, result, echo)
             platform.tasks.join()
             echo(
-                "[5/7] Tenders through the review workflow (agency drafts, authority approves, publication):"
+                f"[5/{STEPS}] Tenders through the review workflow "
+                "(agency drafts, authority approves, publication):"
             )
             result.tenders = publish_demo_tenders(
                 client, settings.public_url, report, platform.tasks.join, echo
             )
             files = StateFiles(directory / "monitor" / "log-state.json")
-            echo("[6/7] Transparency log, checked by the monitor's tool (sealbid log verify):")
+            echo(f"[6/{STEPS}] Transparency log, checked by the monitor's tool (sealbid log verify):")
             result.log_sizes.append(_verify(client, base, files, echo))
             _login_everyone(client, settings.public_url, report, DemoResult(), lambda _line: None)
             platform.tasks.join()
             echo("    ... every participant logged in again; the log grew; second run:")
             result.log_sizes.append(_verify(client, base, files, echo))
-            echo("[7/7] Tamper evidence:")
+            echo(f"[7/{STEPS}] Tamper evidence:")
             _tamper_and_detect(platform, _Monitor(client, base, files), result, echo)
             _verify(client, base, files, echo, full=True)
+            context = DemoContext(
+                directory=directory,
+                platform=platform,
+                clock=clock,
+                client=client,
+                base_url=base,
+                audience=settings.public_url,
+                report=report,
+                result=result,
+                echo=echo,
+            )
+            run_bid_steps(context, first_step=8, steps=STEPS)
+            run_expert_steps(context, first_step=10, steps=STEPS)
+            echo("    the monitor checks the whole log once more:")
+            result.log_sizes.append(_verify(client, base, files, echo))
     except (ClientError, MonitorError) as exc:
         raise DemoFailed(str(exc)) from exc
     finally:

@@ -97,7 +97,8 @@ def _spec(
             "evaluation_date": (now + timedelta(days=22)).isoformat(),
             "publicity_days": 3,
         },
-        "opening": {"custodians": custodians, "threshold": 2},
+        # the first tender asks bidders to add their own decryption layer (Measures Art. 30)
+        "opening": {"custodians": custodians, "threshold": 2, "bidder_decryption": number == 1},
     }
 
 
