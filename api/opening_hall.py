@@ -1,6 +1,8 @@
 """The online opening hall: live progress, objections and answers, the signed opening record.
 
-For the tender's bidders and its agency (from the closing at the deadline)::
+For the tender's bidders and its agency (from the closing at the deadline); the page, its event stream
+and its objection posts also take the portal's browser session (posts then need the anti-forgery token
+in ``X-CSRF-Token``), ``/state`` takes bearer tokens only::
 
     GET  /tenders/{id}/opening-hall                           the hall page (server-rendered)
     GET  /tenders/{id}/opening-hall/state                     the hall's state as JSON
@@ -64,15 +66,21 @@ def _state(platform: Platform, tender_id: uuid.UUID, principal: Principal) -> di
         return hall_state(session, tender_id, viewer)
 
 
+#: The page and what its script uses: a signed-in browser (with the anti-forgery token on posts) or a
+#: bearer token.
+PAGE_GUARD: Final = requires(Role.TENDERER, Role.AGENCY, browser=True)
+#: JSON for tools: bearer tokens only.
+API_GUARD: Final = requires(Role.TENDERER, Role.AGENCY)
+
+
 class OpeningHallController(Controller):
     """The hall of one tender's opening, for its bidders and its agency."""
 
     path = "/tenders/{tender_id:uuid}/opening-hall"
     tags = ["opening hall"]  # noqa: RUF012 - Litestar layer attribute
-    guards = [requires(Role.TENDERER, Role.AGENCY)]  # noqa: RUF012
     dependencies = PRINCIPAL_DEPENDENCY
 
-    @get("/", sync_to_thread=True, include_in_schema=False)
+    @get("/", sync_to_thread=True, include_in_schema=False, guards=[PAGE_GUARD])
     def page(
         self,
         request: Request[Any, Any, Any],
@@ -86,14 +94,14 @@ class OpeningHallController(Controller):
         response.headers.update(NO_STORE)
         return response
 
-    @get("/state", sync_to_thread=True, summary="The hall's state now")
+    @get("/state", sync_to_thread=True, summary="The hall's state now", guards=[API_GUARD])
     def state(
         self, platform: PlatformDep, principal: PrincipalDep, tender_id: FromPath[uuid.UUID]
     ) -> Response[dict[str, Any]]:
         """Closing, custodians released i of k, envelopes opened n of m, decryption, objections, record."""
         return Response(_state(platform, tender_id, principal), headers=NO_STORE)
 
-    @get("/events", summary="Live progress (server-sent events)")
+    @get("/events", summary="Live progress (server-sent events)", guards=[PAGE_GUARD])
     async def events(
         self,
         request: Request[Any, Any, Any],
@@ -110,7 +118,12 @@ class OpeningHallController(Controller):
         )
         return ServerSentEvent(stream, headers=NO_STORE)
 
-    @post("/objections", sync_to_thread=True, summary="Raise an objection (bidders, during the opening)")
+    @post(
+        "/objections",
+        sync_to_thread=True,
+        summary="Raise an objection (bidders, during the opening)",
+        guards=[PAGE_GUARD],
+    )
     def objection(
         self,
         request: Request[Any, Any, Any],
@@ -128,6 +141,7 @@ class OpeningHallController(Controller):
         sync_to_thread=True,
         status_code=200,
         summary="Answer an objection (the tender's agency)",
+        guards=[PAGE_GUARD],
     )
     def answer(
         self,

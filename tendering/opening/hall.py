@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import rfc8785
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tendering.errors import Conflict, Forbidden, InvalidInput, NotFound, SealbidError, TooLate
@@ -126,7 +127,7 @@ def hall_state(session: Session, tender_id: uuid.UUID, viewer: HallViewer) -> di
         "custodians": {
             "threshold": tender.opening_threshold,
             "appointed": len(tender.custodians),
-            "released": len(released_custodians(session, tender_id, opening.closed_at)),
+            "released": len(released_custodians(session, tender_id)),
         },
         "envelopes": _envelopes(outcomes, opening.envelope_count),
         "decryption": _decryption(tender, opening, outcomes),
@@ -275,6 +276,8 @@ def answer_objection(
         try:
             with platform.transaction() as session:
                 publish_opening_record(session, platform, tender_id)
-        except SealbidError as exc:  # the opening retries; the answer stands either way
+        except IntegrityError:  # published at the same moment by the opening itself
+            log.info("opening record of %s was published concurrently", tender_id)
+        except SealbidError as exc:  # the answer stands; publishing again later is idempotent
             log.warning("opening record of %s not published after the last answer: %s", tender_id, exc)
     return answered

@@ -10,9 +10,9 @@ the record exists for anyone, after it every bidder (and the public) sees the sa
 Objections raised in the hall must be answered first (Regs Art. 44: answered on the spot): while one is
 open, publication waits and returns ``None``, and answering the last one publishes.
 
-Signing uses the platform certificate that signs bid receipts (``settings.bids.receipt_signer_p12``,
-or outside production the development PKI's ``platform-signing`` certificate); time-stamping uses
-``settings.bids.tsa_url`` or the development TSA.
+Signing and time-stamping are those of bid receipts (:mod:`tendering.bids.receipts`): the platform
+certificate of ``settings.bids.receipt_signer_p12`` (outside production, the development PKI's
+``platform-signing`` certificate) and the TSA of ``settings.bids.tsa_url`` (or the development TSA).
 """
 
 from __future__ import annotations
@@ -23,14 +23,12 @@ import uuid
 from typing import TYPE_CHECKING
 
 import rfc8785
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
-from pyhanko.sign.timestamps import HTTPTimeStamper
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crypto.cms import PyhankoTimeStamper, Signer, TimeStamper, sign_detached
+from crypto.cms import Signer, TimeStamper, sign_detached
 from crypto.cms.errors import CmsError
+from tendering.bids.receipts import receipt_signer, receipt_timestamper
 from tendering.errors import Unavailable
 from tendering.ocds.opening import opening_release
 from tendering.opening.models import OpeningSession
@@ -48,36 +46,21 @@ RECORD_PUBLISHED_EVENT = "opening.record.published"
 
 
 def record_signer(platform: Platform) -> Signer:
-    """The platform's signing certificate and key (Unavailable if none is configured)."""
-    bids = platform.settings.bids
-    if bids.receipt_signer_p12 is not None:
-        password_file = bids.receipt_signer_password_file
-        password = password_file.read_bytes().strip() if password_file else None
-        key, cert, chain = pkcs12.load_key_and_certificates(bids.receipt_signer_p12.read_bytes(), password)
-        if cert is None or not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
-            raise Unavailable("the platform's signing PKCS#12 holds no usable key and certificate")
-        return Signer(cert, key, tuple(chain))
-    dev = platform.certificates.dev_pki() if platform.settings.environment != "production" else None
-    if dev is None or "platform-signing" not in dev.pki.credentials:
+    """The platform's signing certificate and key, the one that signs bid receipts (Unavailable if none)."""
+    try:
+        return receipt_signer(platform)
+    except Unavailable as exc:
         raise Unavailable(
-            "no platform signing certificate is configured (settings bids.receipt_signer_p12)",
-            code="record-signer-missing",
-        )
-    credential = dev.pki.credential("platform-signing")
-    key = credential.private_key
-    assert isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
-    return Signer(credential.certificate, key, tuple(dev.pki.chain("platform-signing")))
+            f"the opening record cannot be signed: {exc.detail}", code="record-signer-missing"
+        ) from exc
 
 
 def record_timestamper(platform: Platform) -> TimeStamper | None:
-    """The platform's time-stamping authority, or None where none is configured."""
-    bids = platform.settings.bids
-    if bids.tsa_url:
-        return PyhankoTimeStamper(HTTPTimeStamper(bids.tsa_url, timeout=bids.tsa_timeout_seconds))
-    dev = platform.certificates.dev_pki() if platform.settings.environment != "production" else None
-    if dev is None or dev.tsa is None:
+    """The platform's time-stamping authority (as for receipts), or None where none is configured."""
+    try:
+        return receipt_timestamper(platform)
+    except Unavailable:
         return None
-    return PyhankoTimeStamper(dev.tsa.timestamper())
 
 
 def sign_record(platform: Platform, document: bytes) -> tuple[bytes, bool]:

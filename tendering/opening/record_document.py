@@ -9,7 +9,6 @@ format is specified in ``docs/opening-record.md``.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -21,44 +20,22 @@ from sqlalchemy.orm import Session
 
 from tendering.errors import Conflict, NotFound
 from tendering.identity.models import Identity
-from tendering.opening.models import OpeningOutcome, OpeningSession, OpeningState
+from tendering.opening.models import OpeningOutcome, OpeningSession, OpeningState, ShareRelease
 from tendering.opening.record_models import OpeningObjection
 from tendering.tenders.models import Tender
 from tendering.tenders.spec import utc_text
-from tendering.translog.models import LogEntry, LogPending
 
 RECORD_TYPE: Final = "sealbid.opening-record.v1"
-#: The log event the opening writes when it accepts a custodian's share (``data.index`` = position;
-#: ``tendering.opening.releases.RELEASED_EVENT``).
-SHARE_ACCEPTED_EVENT: Final = "opening.share_released"
 #: Where the bond status in the record comes from: the bidder's own declaration, not a bank check.
 BOND_SOURCE: Final = "declared-in-price-form"
 _BOND_KEYS: Final = ("bond", "bid_bond", "bond_status", "保证金")
 
 
-def released_custodians(session: Session, tender_id: uuid.UUID, since: datetime) -> list[int]:
-    """Positions of the custodians whose shares the opening accepted, read from the log since closing.
-
-    The opening logs :data:`SHARE_ACCEPTED_EVENT` with the tender and ``data.index`` for each accepted
-    share; pending (not yet sequenced) entries count too, so the hall shows a release at once.
-    """
-    wanted = str(tender_id)
-    found: set[int] = set()
-    rows = [
-        *session.scalars(select(LogEntry.entry).where(LogEntry.integrated_at >= since)),
-        *session.scalars(select(LogPending.entry).where(LogPending.created_at >= since)),
-    ]
-    for raw in rows:
-        try:
-            entry = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if entry.get("type") != SHARE_ACCEPTED_EVENT or entry.get("tender") != wanted:
-            continue
-        index = (entry.get("data") or {}).get("index")
-        if isinstance(index, int) and not isinstance(index, bool):
-            found.add(index)
-    return sorted(found)
+def released_custodians(session: Session, tender_id: uuid.UUID) -> list[int]:
+    """Positions of the custodians whose shares the opening accepted (``opening_share_releases``)."""
+    return sorted(
+        session.scalars(select(ShareRelease.share_index).where(ShareRelease.tender_id == tender_id)).all()
+    )
 
 
 def price_forms(price_form: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -204,7 +181,7 @@ def record_document(session: Session, tender_id: uuid.UUID, published_at: dateti
         "custodians": {
             "threshold": tender.opening_threshold,
             "appointed": len(tender.custodians),
-            "released": released_custodians(session, tender_id, opening.closed_at),
+            "released": released_custodians(session, tender_id),
         },
         "bids": [bid_entry(outcome) for outcome in outcomes],
         "objections": [objection_entry(objection) for objection in objections_of(session, tender_id)],

@@ -36,6 +36,7 @@ from tests.opening.hall_fixtures import (  # noqa: F401 - fixtures
     release_share,
     test_pki,
 )
+from tests.portal.signin_helpers import signin_link
 from tests.tenders.conftest import Parties
 
 
@@ -43,6 +44,18 @@ def off_loop(action: Callable[[], object]) -> None:
     """Run ``action`` in a worker thread (outside Playwright's event loop) and wait for it."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(action).result()
+
+
+def signed_in_page(
+    context: Any, http: httpx.Client, base_url: str, pki: BuiltPki, name: str, path: str
+) -> Any:
+    """A page of ``context`` signed in as ``name`` through the portal's hand-off link, at ``path``."""
+    link = signin_link(http, token_for(http, pki.signing(name)), path)  # type: ignore[arg-type]
+    page = context.new_page()
+    page.goto(f"{base_url}{link}")
+    page.locator("form[action='/signin'] button[type=submit]").click()
+    page.wait_for_url(f"{base_url}{path}")
+    return page
 
 
 def publish(platform: Platform, hall: HallTender, parties: Parties) -> None:
@@ -66,15 +79,12 @@ def test_the_hall_lives_in_the_browser(
         httpx.Client(base_url=base_url, timeout=30.0) as http,
         sync_playwright() as playwright,
     ):
-        bidder_headers = token_for(http, test_pki.signing("tenderer-1"))  # type: ignore[arg-type]
-        agency_headers = token_for(http, test_pki.signing("agency"))  # type: ignore[arg-type]
+        hall_path = f"/tenders/{hall_tender.tender_id}/opening-hall"
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        bidder_context = browser.new_context(locale="zh-CN", extra_http_headers=bidder_headers)
-        agency_context = browser.new_context(locale="zh-CN", extra_http_headers=agency_headers)
+        bidder_context = browser.new_context(locale="zh-CN")
+        agency_context = browser.new_context(locale="zh-CN")
         try:
-            hall_path = f"{base_url}/tenders/{hall_tender.tender_id}/opening-hall"
-            bidder = bidder_context.new_page()
-            bidder.goto(hall_path)
+            bidder = signed_in_page(bidder_context, http, base_url, test_pki, "tenderer-1", hall_path)
             assert "开标大厅" in bidder.title()
             custodians = bidder.locator("#hall-custodians")
             assert custodians.inner_text().startswith("0 /")
@@ -88,8 +98,7 @@ def test_the_hall_lives_in_the_browser(
             bidder.get_by_role("button", name="提出异议").click()
             bidder.locator("#hall-objections li", has_text="开标时间与公告不一致").wait_for()
 
-            agency = agency_context.new_page()
-            agency.goto(hall_path)
+            agency = signed_in_page(agency_context, http, base_url, test_pki, "agency", hall_path)
             agency.locator("#answer-objection option", has_text="开标时间与公告不一致").wait_for(
                 state="attached"
             )

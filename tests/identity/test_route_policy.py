@@ -89,4 +89,9 @@ def test_only_pages_accept_the_browser_session(platform: Platform) -> None:
     assert browser_routes == [
         "/announcements/{tender_id:uuid}/documents/{document_id:uuid}/download",
         "/supervision",
+        # the opening hall page and what its script uses (api/opening_hall.py); its /state is bearer-only
+        "/tenders/{tender_id:uuid}/opening-hall",
+        "/tenders/{tender_id:uuid}/opening-hall/events",
+        "/tenders/{tender_id:uuid}/opening-hall/objections",
+        "/tenders/{tender_id:uuid}/opening-hall/objections/{objection_id:uuid}/answer",
     ]

@@ -7,7 +7,7 @@ Import the fixtures you use into your test module::
 
 ``hall_tender`` is a published tender whose deadline has passed: an ``OpeningSession`` in state
 ``closed`` and one undecided ``OpeningOutcome`` per tenderer (three bids). Helpers move it on:
-:func:`release_share` (a custodian's accepted share, logged as the opening logs it),
+:func:`release_share` (a custodian's accepted share, as the opening keeps it),
 :func:`decide` (an envelope's outcome with a price form), :func:`finish` (state ``opened``).
 """
 
@@ -27,11 +27,16 @@ from sqlalchemy import select
 from tendering.bids.models import Bid, BidState
 from tendering.clock import ManualClock
 from tendering.identity.models import Organisation
-from tendering.opening.models import Decryption, OpeningOutcome, OpeningSession, OpeningState, Outcome
-from tendering.opening.record_document import SHARE_ACCEPTED_EVENT
+from tendering.opening.models import (
+    Decryption,
+    OpeningOutcome,
+    OpeningSession,
+    OpeningState,
+    Outcome,
+    ShareRelease,
+)
 from tendering.platform import Platform
 from tendering.tenders.models import Tender
-from tendering.translog import LogActor, LogEvent
 from tests.identity.conftest import app_client, dev, test_pki
 from tests.tenders.conftest import Parties, parties
 from tests.tenders.helpers import published
@@ -151,11 +156,30 @@ def hall_tender(platform: Platform, clock: ManualClock, parties: Parties) -> Hal
 
 
 def release_share(platform: Platform, tender_id: uuid.UUID, index: int) -> None:
-    """Custodian ``index``'s share is accepted (logged as the opening does)."""
+    """Custodian ``index``'s share is accepted (the row the opening keeps; a repeat changes nothing)."""
     with platform.transaction() as session:
-        platform.translog.submit(
-            session,
-            LogEvent(SHARE_ACCEPTED_EVENT, LogActor("custodian", None, None), tender_id, {"index": index}),
+        tender = session.get(Tender, tender_id)
+        assert tender is not None
+        custodian_id = sorted(tender.custodians, key=lambda c: c.position)[index - 1].identity_id
+        known = session.scalar(
+            select(ShareRelease.id).where(
+                ShareRelease.tender_id == tender_id, ShareRelease.share_index == index
+            )
+        )
+        if known is not None:
+            return
+        statement = f"release {index} of {tender_id}".encode()
+        session.add(
+            ShareRelease(
+                tender_id=tender_id,
+                share_index=index,
+                custodian_id=custodian_id,
+                statement=statement,
+                signature=b"test",
+                statement_sha256=hashlib.sha256(statement).hexdigest(),
+                signer_fingerprint="0" * 64,
+                received_at=platform.clock.now(),
+            )
         )
 
 

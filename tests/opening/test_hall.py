@@ -31,6 +31,7 @@ from tests.opening.hall_fixtures import (  # noqa: F401 - fixtures
     release_share,
     test_pki,
 )
+from tests.portal.signin_helpers import csrf_of, sign_in
 from tests.tenders.conftest import Parties, register
 from tests.tenders.helpers import published
 
@@ -282,3 +283,21 @@ def test_no_objection_when_the_opening_failed(
     refused = objection(app_client, hall_tender, tokens["tenderer-1"], "why did it fail?")
     assert refused.status_code == 409
     assert refused.json()["code"] == "opening-failed"
+
+
+def test_a_signed_in_browser_uses_the_page_and_posts_with_the_anti_forgery_token(
+    app_client: Any, hall_tender: HallTender, test_pki: BuiltPki
+) -> None:
+    sign_in(app_client, test_pki, "tenderer-1")  # the portal's browser session cookie, no bearer token
+    page = app_client.get(hall_url(hall_tender))
+    assert page.status_code == 200
+    token = csrf_of(page.text)
+    assert f'data-csrf="{token}"' in page.text
+    forged = app_client.post(hall_url(hall_tender, "/objections"), json={"text": "no token"})
+    assert forged.status_code == 403
+    assert forged.json()["code"] == "csrf-failed"
+    sent = app_client.post(
+        hall_url(hall_tender, "/objections"), json={"text": "with token"}, headers={"X-CSRF-Token": token}
+    )
+    assert sent.status_code == 201, sent.text
+    assert app_client.get(hall_url(hall_tender, "/state")).status_code == 401  # a cookie never opens the API
