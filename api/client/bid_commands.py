@@ -250,10 +250,21 @@ def _opening_certificate(
         if injected is None:
             client.close()
     try:
-        check_opening_certificate(certificate, tender_id, valid_at=datetime.now(UTC))
+        check_opening_certificate(certificate, tender_id)
     except CeremonyError as exc:
         raise ClientError(f"the server's opening certificate is not usable: {exc}") from None
     return certificate
+
+
+def _warn_if_outside(certificate: x509.Certificate) -> None:
+    start, end, now = certificate.not_valid_before_utc, certificate.not_valid_after_utc, datetime.now(UTC)
+    if not start <= now <= end:
+        click.echo(
+            f"Warning: by this computer's clock ({now:%Y-%m-%d %H:%M} UTC) the opening certificate is not "
+            f"valid (it is valid {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC). Check the clock; "
+            "the server accepts bids only before the deadline by its own clock.",
+            err=True,
+        )
 
 
 def _timestamper(url: str | None) -> PyhankoTimeStamper | None:
@@ -336,6 +347,7 @@ def _seal(
             else _encryption_from_p12(enc_p12, enc_password_env)
         )
     certificate = _opening_certificate(ctx, opening_cert, server, manifest.tender_id)
+    _warn_if_outside(certificate)
     signer = Signer(credential.certificate, credential.key, credential.chain)
     with _atomic_output(out, force=force) as sink:
         sealed = seal_bid(

@@ -73,24 +73,16 @@ def certificate_uscc(certificate: x509.Certificate) -> str | None:
         return None
 
 
-def check_opening_certificate_for(
-    certificate: x509.Certificate, tender_id: str, *, at: datetime | None = None
-) -> None:
+def check_opening_certificate_for(certificate: x509.Certificate, tender_id: str) -> None:
     """Refuse an opening certificate that cannot be right for ``tender_id`` (:class:`BidSealError`).
 
-    Its key must be P-256 (ECDH), it must be valid ``at`` (default now), and if its subjectAltName
-    names a tender, that tender must be this one.
+    Its key must be P-256 (ECDH), and if its subjectAltName names a tender, that tender must be this
+    one. Its validity period is not checked here: it is the server's clock that decides whether a bid
+    is in time, and the bidder's clock may be wrong (the bidder tool warns instead).
     """
     key = certificate.public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise BidSealError("opening-certificate-invalid", "the opening certificate does not hold a P-256 key")
-    moment = at or datetime.now(UTC)
-    if not certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc:
-        raise BidSealError(
-            "opening-certificate-invalid",
-            f"the opening certificate is valid only from {certificate.not_valid_before_utc:%Y-%m-%d %H:%M} "
-            f"to {certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC",
-        )
     try:
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -199,7 +191,7 @@ def seal_bid(
         check_bidder_certificates(
             signer.certificate, bidder_encryption_certificate, manifest.bidder_uscc, at=signing_time
         )
-        check_opening_certificate_for(opening_certificate, manifest.tender_id, at=signing_time)
+        check_opening_certificate_for(opening_certificate, manifest.tender_id)
         source.seek(start)
         signed = stack.enter_context(tempfile.TemporaryFile(dir=workdir))
         signed_size = sign_attached_to(
