@@ -194,7 +194,7 @@ def settle(
             },
         ),
     )
-    if outcome != "confirmed":
+    if outcome != "confirmed" and assignment.role == "member":  # a reserve that says no is just gone
         replacement = take_next(session, platform, request, assignment.specialty, actor=actor)
         if replacement is None:
             assignment.pool_short = True

@@ -118,3 +118,13 @@ def test_when_reserves_run_out_the_next_in_order_is_taken_then_pool_short(
     assert [(a.kind, a.specialty) for a in alerts] == [("pool_short", "A0101")]
     entries = [json.loads(line) for line in _log_text(platform).splitlines()]
     assert sum(e["type"] == "experts.pool_short" for e in entries) == 1
+
+
+def test_a_reserve_that_declines_promotes_nobody(platform: Platform, drawn: Drawn) -> None:
+    rows = assignments(platform, drawn.request_id)
+    with platform.transaction() as session:
+        result = settle(session, platform, rows[4].id, "declined", actor=system(), evidence={})
+    assert result == SettleResult(rows[4].id, "declined", None, pool_short=False)
+    after = {a.id: (a.role, a.status) for a in assignments(platform, drawn.request_id)}
+    assert after[rows[5].id] == ("reserve", "pending")
+    assert len(after) == 6
