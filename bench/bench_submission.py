@@ -1,0 +1,418 @@
+"""Benchmark bid submissions: many concurrent bidders through the real server stack, against a no-op.
+
+Run with ``.venv/bin/python -m bench.bench_submission --database-url postgresql://postgres@127.0.0.1:5432/postgres
+[--redis-url redis://127.0.0.1:6379/0] [--bidders 200] [--small-kib 16] [--large-mib 20]``.
+
+The app runs under uvicorn (HTTP over loopback) on its own PostgreSQL database (created and dropped
+here), with the blob store on local disk and, if given, Redis for tasks. Every bidder is a registered
+tenderer with its own certificate and login; the tender is published with a real custodians' ceremony.
+Each bidder uploads its own sealed envelope (create, PATCH chunks, finalise with a signed statement);
+the statements are signed before the clock starts (that is the bidder's machine's work).
+
+Baseline, same run, same stack and same bytes: a no-op upload endpoint mounted only in this benchmark's
+app, behind the same tenderer guard, that reads and discards the chunks and answers the finalisation
+with a constant. Printed: submissions/s for both and the ratio (target >= 0.5x), for small bids and
+then 20 MB bids (each bidder replaces its small bid), then a count in the database: every bidder has
+exactly one bid with exactly two versions - none lost, none duplicated. No assertions on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import structlog
+import uvicorn
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from litestar import Controller, Request, Response, patch, post
+from litestar.testing import TestClient
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from api.app import create_app
+from api.auth import requires
+from crypto.cms import Signer, seal, sign_detached
+from crypto.identity import IdentityKind, identify
+from crypto.pki import BuiltPki, LeafPurpose, LeafSpec, build_pki
+from crypto.pki.dev import dev_pki_spec
+from crypto.receipt import SUBMISSION_TYPE, canonical
+from crypto.uscc import make_org_code, make_uscc
+from tendering.bids.models import Bid, BidVersion
+from tendering.clock import ManualClock
+from tendering.identity.audit import Actor
+from tendering.identity.service import grant_by_certificate
+from tendering.migrations import upgrade
+from tendering.platform import Platform, build_platform
+from tendering.settings import load_settings
+from tests.bids.fixtures import enrol_custodian_encryption, register_opening_key
+from tests.tenders.conftest import Parties
+from tests.tenders.helpers import published
+
+CHUNK = 8 << 20
+
+
+class NoopUploadController(Controller):
+    """The baseline: the same requests and bytes, nothing checked or stored (benchmark only)."""
+
+    path = "/bench/noop-uploads"
+    guards = [requires("tenderer")]  # noqa: RUF012
+
+    @post("/")
+    async def create(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        """Answer like the upload creation."""
+        await request.json()
+        return Response({"id": str(uuid.uuid4()), "offset": 0}, status_code=201)
+
+    @patch("/{upload_id:uuid}", status_code=204, request_max_body_size=None)
+    async def chunk(self, request: Request[Any, Any, Any]) -> Response[None]:
+        """Read and discard the chunk."""
+        size = 0
+        async for piece in request.stream():
+            size += len(piece)
+        offset = int(request.headers.get("upload-offset", "0"))
+        return Response(None, status_code=204, headers={"Upload-Offset": str(offset + size)})
+
+    @post("/{upload_id:uuid}/finalise")
+    async def finalise(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        """Answer like the finalisation."""
+        await request.json()
+        return Response({"receipt": "noop"}, status_code=201)
+
+
+@dataclass
+class Bidder:
+    name: str
+    credential_name: str
+    token: str = ""
+    uscc: str = ""
+
+
+def _pki(bidders: int) -> BuiltPki:
+    spec = dev_pki_spec("http://127.0.0.1:8000/dev-pki", ManualClock().now())
+    (root,) = spec.roots
+    (issuing,) = root.children
+    extra = tuple(
+        LeafSpec(
+            name=f"bidder-{i}",
+            kind=IdentityKind.ENTERPRISE,
+            display_name=f"基准投标人 {i:03d} 有限公司",
+            uscc=make_uscc(f"91350100{make_org_code(f'BN{i:06d}')}"),
+            roles=("tenderer",),
+            purpose=LeafPurpose.SIGNING,
+        )
+        for i in range(bidders)
+    )
+    issuing = replace(issuing, leaves=(*issuing.leaves, *extra))
+    return build_pki(replace(spec, roots=(replace(root, children=(issuing,)),)))
+
+
+def _register(platform: Platform, pki: BuiltPki, name: str, role: str) -> uuid.UUID:
+    der = pki.signing(name).certificate.public_bytes(Encoding.DER)
+    return grant_by_certificate(platform, der, [role], actor=Actor.system("console"), basis="console").id
+
+
+def _tender(platform: Platform, clock: ManualClock, pki: BuiltPki) -> tuple[uuid.UUID, Any]:
+    names = {"agency": "agency", "tenderee": "agency", "reviewer": "authority", "monitor": "monitor"}
+    ids = {name: _register(platform, pki, name, role) for name, role in names.items()}
+    custodians = tuple(_register(platform, pki, f"custodian-{i}", "custodian") for i in (1, 2, 3))
+    parties = Parties(
+        agency=ids["agency"],
+        other_agency=ids["tenderee"],
+        tenderee=ids["tenderee"],
+        tenderee_uscc=identify(pki.signing("tenderee").certificate).identifier,
+        authority=ids["reviewer"],
+        custodians=custodians,
+        tenderers=(),
+        monitor=ids["monitor"],
+        fingerprints={},
+    )
+    enrol_custodian_encryption(platform, pki)
+    tender_id = published(platform, clock, parties)
+    keyed = register_opening_key(platform, pki, parties, tender_id)
+    return tender_id, keyed.opening_certificate
+
+
+def _login(client: TestClient, pki: BuiltPki, name: str) -> str:  # type: ignore[type-arg]
+    credential = pki.signing(name)
+    issued = client.post("/auth/challenge").json()
+    key = credential.private_key
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    signature = key.sign(base64.b64decode(issued["signing_input"]), ec.ECDSA(hashes.SHA256()))
+    answer = client.post(
+        "/auth/login",
+        json={
+            "challenge_id": issued["challenge"]["id"],
+            "certificate": base64.b64encode(credential.certificate.public_bytes(Encoding.DER)).decode(),
+            "signature": base64.b64encode(signature).decode(),
+            "signature_algorithm": "ecdsa-sha256",
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["token"])
+
+
+def _seal_files(directory: Path, opening: Any, count: int, size: int) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = directory / f"bid-{i}.sealed"
+        plain = directory / "plain.tmp"
+        with plain.open("wb") as handle:
+            handle.write(i.to_bytes(8, "big"))
+            remaining = size - 8
+            while remaining > 0:
+                step = min(remaining, 1 << 20)
+                handle.write(os.urandom(step))
+                remaining -= step
+        with plain.open("rb") as source, path.open("wb") as sink:
+            seal(source, sink, [opening])
+        paths.append(path)
+    (directory / "plain.tmp").unlink(missing_ok=True)
+    return paths
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while piece := handle.read(1 << 20):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
+def _statement(pki: BuiltPki, bidder: Bidder, tender_id: uuid.UUID, path: Path) -> dict[str, str]:
+    digest = _digest(path)
+    statement = canonical(
+        {
+            "type": SUBMISSION_TYPE,
+            "tender": str(tender_id),
+            "lots": [1],
+            "envelope_sha256": digest,
+            "envelope_size": path.stat().st_size,
+            "bidder_uscc": bidder.uscc,
+            "nonce": secrets.token_urlsafe(24),
+            "client_time": "2026-01-05T01:00:00Z",
+            "client": {"name": "bench", "version": "1"},
+            "machine_code": hashlib.sha256(bidder.name.encode()).hexdigest(),
+        }
+    )
+    credential = pki.signing(bidder.credential_name)
+    key = credential.private_key
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    signature = sign_detached(
+        statement, Signer(credential.certificate, key, tuple(pki.chain(credential.name)))
+    )
+    return {
+        "statement": base64.b64encode(statement).decode(),
+        "signature": base64.b64encode(signature).decode(),
+        "sha256": digest,
+        "size": str(path.stat().st_size),
+    }
+
+
+async def _chunks(path: Path, start: int, length: int) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            piece = handle.read(min(remaining, 1 << 20))
+            remaining -= len(piece)
+            yield piece
+
+
+async def _submit_one(
+    client: httpx.AsyncClient,
+    base: str,
+    bidder: Bidder,
+    tender_id: uuid.UUID,
+    path: Path,
+    body: dict[str, str],
+) -> bool:
+    headers = {"Authorization": f"Bearer {bidder.token}"}
+    size = int(body["size"])
+    declared = {"tender": str(tender_id), "size": size, "sha256": body["sha256"]}
+    created = await client.post(f"{base}/", json=declared, headers=headers)
+    if created.status_code != 201:
+        print(f"  {bidder.name}: create {created.status_code} {created.text[:200]}")
+        return False
+    upload = created.json()["id"]
+    offset = 0
+    while offset < size:
+        length = min(CHUNK, size - offset)
+        sent = await client.patch(
+            f"{base}/{upload}",
+            content=_chunks(path, offset, length),
+            headers={
+                **headers,
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+            },
+        )
+        if sent.status_code != 204:
+            print(f"  {bidder.name}: chunk {sent.status_code} {sent.text[:200]}")
+            return False
+        offset = int(sent.headers["Upload-Offset"])
+    signed = {"statement": body["statement"], "signature": body["signature"]}
+    done = await client.post(f"{base}/{upload}/finalise", json=signed, headers=headers)
+    if done.status_code != 201:
+        print(f"  {bidder.name}: finalise {done.status_code} {done.text[:200]}")
+    return done.status_code == 201
+
+
+async def _round(
+    url: str,
+    base: str,
+    bidders: list[Bidder],
+    tender_id: uuid.UUID,
+    files: list[Path],
+    bodies: list[dict[str, str]],
+) -> tuple[float, int]:
+    limits = httpx.Limits(max_connections=len(bidders), max_keepalive_connections=len(bidders))
+    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(600.0), limits=limits) as client:
+        started = time.perf_counter()
+        results = await asyncio.gather(
+            *(
+                _submit_one(client, base, b, tender_id, f, body)
+                for b, f, body in zip(bidders, files, bodies, strict=True)
+            )
+        )
+        elapsed = time.perf_counter() - started
+    return elapsed, sum(results)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serve(app: Any) -> tuple[uvicorn.Server, str]:
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _phase(
+    label: str, url: str, bidders: list[Bidder], tender_id: uuid.UUID, files: list[Path], pki: BuiltPki
+) -> None:
+    bodies = [_statement(pki, b, tender_id, f) for b, f in zip(bidders, files, strict=True)]
+    noop_time, noop_ok = asyncio.run(_round(url, "/bench/noop-uploads", bidders, tender_id, files, bodies))
+    real_time, real_ok = asyncio.run(_round(url, "/bids/uploads", bidders, tender_id, files, bodies))
+    noop_rate, real_rate = noop_ok / noop_time, real_ok / real_time
+    print(
+        f"{label}: no-op {noop_rate:8.1f} submissions/s ({noop_ok}/{len(bidders)} in {noop_time:.1f} s); "
+        f"sealbid {real_rate:8.1f} submissions/s ({real_ok}/{len(bidders)} in {real_time:.1f} s); "
+        f"ratio {real_rate / noop_rate:.2f}x (target >= 0.5x)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--redis-url", default=None)
+    parser.add_argument("--bidders", type=int, default=200)
+    parser.add_argument("--small-kib", type=int, default=16)
+    parser.add_argument("--large-mib", type=int, default=20)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+
+    admin = create_engine(
+        args.database_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    database = f"sealbid_bench_submit_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{database}"'))
+    work = Path(tempfile.mkdtemp(prefix="sealbid-bench-submit-"))
+    try:
+        url = make_url(args.database_url).set(database=database).render_as_string(hide_password=False)
+        settings = load_settings(
+            None,
+            environment="test",
+            data_dir=work / "data",
+            database_url=url,
+            redis_url=args.redis_url,
+            redis_namespace=f"sealbid-bench-{uuid.uuid4().hex[:6]}",
+        )
+        clock = ManualClock()
+        platform = build_platform(settings, clock=clock)
+        upgrade(platform.engine)
+        print(f"building a PKI with {args.bidders} bidders ...")
+        pki = _pki(args.bidders)
+        platform.certificates.use_dev_pki(pki)
+        tender_id, opening = _tender(platform, clock, pki)
+        bidders = [Bidder(f"bidder-{i}", f"bidder-{i}") for i in range(args.bidders)]
+        for bidder in bidders:
+            _register(platform, pki, bidder.name, "tenderer")
+            bidder.uscc = identify(pki.signing(bidder.name).certificate).identifier
+        app = create_app(platform=platform, configure_logs=False)
+        app.register(NoopUploadController)
+        with TestClient(app) as local:
+            for bidder in bidders:
+                bidder.token = _login(local, pki, bidder.name)
+        server, base_url = _serve(app)
+        print(f"sealing {args.bidders} small ({args.small_kib} KiB) and {args.large_mib} MiB envelopes ...")
+        small = _seal_files(work / "small", opening, args.bidders, args.small_kib << 10)
+        _phase(
+            f"small bids ({args.small_kib} KiB), {args.bidders} concurrent",
+            base_url,
+            bidders,
+            tender_id,
+            small,
+            pki,
+        )
+        large = _seal_files(work / "large", opening, args.bidders, args.large_mib << 20)
+        _phase(
+            f"{args.large_mib} MiB bids, {args.bidders} concurrent", base_url, bidders, tender_id, large, pki
+        )
+        server.should_exit = True
+        with platform.session_factory() as session:
+            bids = session.scalar(select(func.count()).select_from(Bid).where(Bid.tender_id == tender_id))
+            versions = dict(
+                session.execute(
+                    select(BidVersion.version, func.count())
+                    .join(Bid)
+                    .where(Bid.tender_id == tender_id)
+                    .group_by(BidVersion.version)
+                ).all()
+            )
+            bidders_seen = session.scalar(
+                select(func.count(func.distinct(Bid.bidder_id))).where(Bid.tender_id == tender_id)
+            )
+        lost = args.bidders - (bids or 0)
+        duplicated = (bids or 0) - (bidders_seen or 0) + sum(n for v, n in versions.items() if v > 2)
+        print(
+            f"database: {bids} bids from {bidders_seen} bidders, versions {versions}; lost {lost}, duplicated {duplicated}"
+        )
+        platform.close()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
