@@ -331,9 +331,16 @@ class AuthorityDrawController(Controller):
 )
 def public_draw(platform: PlatformDep, request_id: FromPath[uuid.UUID]) -> dict[str, Any]:
     """Commitments, checkpoint, hashes; after the reveal the secret, eligible ids and assignments."""
-    platform.translog.sequence()  # the record names log indices: integrate what is pending first
     with platform.session_factory() as session:
-        return draw_public.public_record(session, request_id)
+        record = draw_public.public_record(session, request_id)
+    log_at = record["log"]
+    missing = record["state"] in ("drawn", "revealed") and None in (log_at["committed"], log_at["drawn"])
+    if missing or (record["secret"] is not None and log_at["revealed"] is None):
+        # an entry the record names is still pending: integrate it so the record can give its index
+        platform.translog.sequence()
+        with platform.session_factory() as session:
+            record = draw_public.public_record(session, request_id)
+    return record
 
 
 def expert_route_handlers() -> Sequence[ControllerRouterHandler]:
