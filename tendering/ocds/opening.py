@@ -80,7 +80,7 @@ def _parties(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     return list(parties.values())
 
 
-def _detail(bid: Mapping[str, Any], lot_ids: set[str], date: str) -> dict[str, Any]:
+def _detail(bid: Mapping[str, Any], lot_ids: Mapping[str, str], date: str) -> dict[str, Any]:
     bidder = _tenderer_party(bid["bidder"])
     detail: dict[str, Any] = {
         "id": bid["bid"],
@@ -91,7 +91,7 @@ def _detail(bid: Mapping[str, Any], lot_ids: set[str], date: str) -> dict[str, A
     value = _bid_value(bid["lots"])
     if value is not None and bid["outcome"] == "opened":
         detail["value"] = {"amount": float(value[0]), "currency": value[1]}
-    related = sorted({str(lot["lot"]) for lot in bid["lots"] if str(lot.get("lot")) in lot_ids})
+    related = sorted({lot_ids[str(lot.get("lot"))] for lot in bid["lots"] if str(lot.get("lot")) in lot_ids})
     if related:
         detail["relatedLots"] = related
     return detail
@@ -132,7 +132,13 @@ def opening_release(record: Mapping[str, Any], *, prefix: str = _OCID_PREFIX) ->
     """The OCDS release of the opening described by ``record`` (the opening record's fields)."""
     tender = record["tender"]
     date = _ocds_time(record["published_at"])
-    lot_ids = {str(lot["id"]) for lot in record["lots"] if lot.get("id")}
+    # a price form names its lot by number (the manifest) or by id; OCDS relates bids to lot ids
+    lot_ids = {
+        str(key): str(lot["id"])
+        for lot in record["lots"]
+        if lot.get("id")
+        for key in (lot["id"], lot["number"])
+    }
     buyer = tender["tenderee"]
     return {
         "ocid": f"{prefix}-{tender['id']}",
