@@ -25,7 +25,8 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -38,7 +39,8 @@ from api.auth import PRINCIPAL_DEPENDENCY, PrincipalDep, client_address, require
 from api.deps import PlatformDep
 from tendering.bids import reading, uploads
 from tendering.bids.submission import Client, finalise_upload, withdraw_bid
-from tendering.errors import InvalidInput
+from tendering.errors import InvalidInput, SealbidError
+from tendering.i18n import Catalog, negotiate_locale
 from tendering.identity.models import Role
 from tendering.platform import Platform
 from tendering.translog import LogActor, LogEvent
@@ -73,6 +75,22 @@ class SignedStatement:
             )
         except (binascii.Error, ValueError):
             raise InvalidInput("statement and signature must be base64", code="statement-malformed") from None
+
+
+@contextmanager
+def _localised(request: Request[Any, Any, Any]) -> Iterator[None]:
+    """Add the refusal in the bidder's language (``message``, from ``bids.refusal.<code>``)."""
+    try:
+        yield
+    except SealbidError as exc:
+        locale = negotiate_locale(
+            query=None, cookie=None, accept_language=request.headers.get("accept-language")
+        )
+        catalog = Catalog(locale)
+        if catalog.has(f"bids.refusal.{exc.code}"):
+            exc.extra.setdefault("message", catalog.gettext(f"bids.refusal.{exc.code}"))
+            exc.extra.setdefault("locale", locale)
+        raise
 
 
 def _client(request: Request[Any, Any, Any]) -> Client:
@@ -120,15 +138,16 @@ class BidUploadController(Controller):
     ) -> Response[dict[str, Any]]:
         """Check the tender takes bids from this organisation, then open an upload session."""
         client = _client(request)
-        status = uploads.create_upload(
-            platform,
-            bidder_id=principal.identity_id,
-            tender_id=data.tender,
-            size=data.size,
-            sha256=data.sha256,
-            address=client.address,
-            user_agent=client.user_agent,
-        )
+        with _localised(request):
+            status = uploads.create_upload(
+                platform,
+                bidder_id=principal.identity_id,
+                tender_id=data.tender,
+                size=data.size,
+                sha256=data.sha256,
+                address=client.address,
+                user_agent=client.user_agent,
+            )
         headers = {**_offset_headers(status), "Location": f"/bids/uploads/{status.id}"}
         return Response(status.document(), status_code=201, headers=headers)
 
@@ -158,10 +177,11 @@ class BidUploadController(Controller):
         request: Request[Any, Any, Any],
     ) -> Response[None]:
         """Write the body at ``Upload-Offset`` (streamed to disk and fsynced before it is acknowledged)."""
-        offset = _offset_header(request)
-        status = await uploads.write_chunk(
-            platform, upload_id, principal.identity_id, offset, request.stream()
-        )
+        with _localised(request):
+            offset = _offset_header(request)
+            status = await uploads.write_chunk(
+                platform, upload_id, principal.identity_id, offset, request.stream()
+            )
         return Response(None, status_code=204, headers=_offset_headers(status))
 
     @delete("/{upload_id:uuid}", sync_to_thread=True, status_code=204, summary="Abandon an upload")
@@ -183,14 +203,15 @@ class BidUploadController(Controller):
     ) -> Response[dict[str, Any]]:
         """Check everything, store the envelope, log the version, answer with the receipt bundle."""
         statement, signature = data.decoded()
-        receipt = finalise_upload(
-            platform,
-            upload_id,
-            bidder_id=principal.identity_id,
-            statement_raw=statement,
-            signature=signature,
-            client=_client(request),
-        )
+        with _localised(request):
+            receipt = finalise_upload(
+                platform,
+                upload_id,
+                bidder_id=principal.identity_id,
+                statement_raw=statement,
+                signature=signature,
+                client=_client(request),
+            )
         return Response(receipt, status_code=201, headers=NO_STORE)
 
 
@@ -242,14 +263,15 @@ class BidController(Controller):
     ) -> Response[dict[str, Any]]:
         """Withdraw before the deadline with a signed ``sealbid.withdrawal.v1`` statement."""
         statement, signature = data.decoded()
-        receipt = withdraw_bid(
-            platform,
-            bid_id,
-            bidder_id=principal.identity_id,
-            statement_raw=statement,
-            signature=signature,
-            client=_client(request),
-        )
+        with _localised(request):
+            receipt = withdraw_bid(
+                platform,
+                bid_id,
+                bidder_id=principal.identity_id,
+                statement_raw=statement,
+                signature=signature,
+                client=_client(request),
+            )
         return Response(receipt, status_code=201, headers=NO_STORE)
 
 

@@ -222,3 +222,21 @@ def test_the_signature_must_come_from_a_registered_signing_certificate(
     answer = app_client.post(f"/bids/uploads/{created}/finalise", json=body, headers=bidder.headers)
     _refused(answer, 403, "signer-not-bidder")
     _nothing_stored(platform, envelope)
+
+
+def test_refusals_come_in_the_bidders_language(
+    app_client: TestClient,
+    tender: OpenTender,
+    bidders: list[Bidder],  # type: ignore[type-arg]
+) -> None:
+    plain = b"not sealed at all"
+    bidder = bidders[0]
+    chinese = Bidder(
+        bidder.name, {**bidder.headers, "Accept-Language": "zh-CN,zh;q=0.9"}, bidder.signer, bidder.uscc
+    )
+    answer = submit(app_client, chinese, tender.id, plain)
+    assert answer.json()["code"] == "envelope-not-sealed"
+    assert "未加密的投标文件将被拒收" in answer.json()["message"] and answer.json()["locale"] == "zh-CN"
+    english = Bidder(bidder.name, {**bidder.headers, "Accept-Language": "en"}, bidder.signer, bidder.uscc)
+    answer = submit(app_client, english, tender.id, plain)
+    assert "unencrypted bids are refused" in answer.json()["message"]
