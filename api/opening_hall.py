@@ -23,7 +23,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
@@ -90,7 +92,15 @@ class OpeningHallController(Controller):
     ) -> Response[str]:
         """The hall page: progress, objections and the record, kept live by the event stream."""
         state = _state(platform, tender_id, principal)
-        response = render(request, platform, "opening_hall.html", hall=state)
+        zone = ZoneInfo(platform.settings.default_time_zone)
+
+        def utc_local(text: str | None) -> str:
+            if not text:
+                return "—"
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+        response = render(request, platform, "opening_hall.html", hall=state, utc_local=utc_local)
         response.headers.update(NO_STORE)
         return response
 

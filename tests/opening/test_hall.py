@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -158,6 +160,11 @@ def test_the_hall_page_renders_for_a_bidder_in_both_languages(
     chinese = app_client.get(hall_url(hall_tender), headers=tokens["tenderer-1"])
     assert chinese.status_code == 200
     assert "开标大厅" in chinese.text
+    closed_at = app_client.get(hall_url(hall_tender, "/state"), headers=tokens["tenderer-1"]).json()[
+        "closed_at"
+    ]
+    shanghai = datetime.fromisoformat(closed_at.replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert shanghai.strftime("%Y-%m-%d %H:%M") in chinese.text  # shown in the tender's time zone
     assert 'id="objection-form"' in chinese.text
     english = app_client.get(hall_url(hall_tender, "?lang=en"), headers=tokens["agency"])
     assert "Opening hall" in english.text
