@@ -328,9 +328,7 @@ def _seal(
     force: bool,
 ) -> None:
     if (opening_cert is None) == (server is None):
-        raise ClientError("give either --opening-cert FILE or --server URL (with --tender)")
-    if server is not None and not tender_id:
-        raise ClientError("--server needs --tender to know which opening certificate to fetch")
+        raise ClientError("give either --opening-cert FILE or --server URL")
     if bidder_layer and (enc_p12 is None) == (enc_cert is None):
         raise ClientError(
             "--bidder-layer needs your encryption certificate: --enc-p12 FILE or --enc-cert FILE"

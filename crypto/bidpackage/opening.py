@@ -247,7 +247,7 @@ def open_bid(
     package_destination: Path | None = None,
     workdir: Path | None = None,
 ) -> BidVerdict:
-    """Open ``sealed`` and check it completely; never raises for bad input.
+    """Open ``sealed`` (a path or a seekable stream) and check it completely; never raises for bad input.
 
     ``check_certificate(cert, at)`` validates the signer certificate at the trusted signing moment
     (the time-stamp's time if valid, else the signing-time attribute), e.g. a

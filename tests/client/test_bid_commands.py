@@ -183,6 +183,27 @@ def test_seal_fetches_the_opening_certificate_from_the_server(
     result = _seal(work, dev, "tenderer-3", *args, obj={"http_client": _server(der)})
     assert result.exit_code == 0, result.output
     assert open_bid(work / "bid.sealed", opening.certificate, opening.key, check_certificate=None).ok
+    by_package = _seal(
+        work,
+        dev,
+        "tenderer-3",
+        "--server",
+        "http://sealbid.test",
+        "--force",
+        obj={"http_client": _server(der)},
+    )
+    assert by_package.exit_code == 0, by_package.output  # the tender id comes from the package
+    other = _seal(
+        work,
+        dev,
+        "tenderer-3",
+        *args[:2],
+        "--tender",
+        "another",
+        "--force",
+        obj={"http_client": _server(der)},
+    )
+    assert other.exit_code == 1 and f"the package is for tender {TENDER}, not another" in other.output
     missing = _seal(work, dev, "tenderer-3", *args, "--force", obj={"http_client": _server(None)})
     assert missing.exit_code == 1 and "key ceremony has not run" in missing.output
     neither = _seal(work, dev, "tenderer-3", "--force")
