@@ -15,11 +15,13 @@ from api.app import create_app
 from api.local_server import serve_in_thread
 from api.opening_hall import STREAM_TIMING_KEY
 from crypto.pki import BuiltPki
+from tendering.clock import ManualClock
 from tendering.opening.hall import HallViewer, hall_state, state_digest
 from tendering.opening.hall_stream import StreamTiming, hall_events
 from tendering.opening.models import OpeningSession, OpeningState, Outcome
 from tendering.opening.record import publish_opening_record
-from tendering.platform import Platform
+from tendering.platform import Platform, build_platform
+from tendering.settings import Settings
 from tests.identity.conftest import token_for
 from tests.opening.hall_fixtures import (  # noqa: F401 - fixtures
     HallTender,
@@ -168,3 +170,37 @@ def test_a_failed_opening_ends_the_stream(
         opening.state = OpeningState.FAILED
     messages = _collect(platform, hall_tender, HallViewer(parties.agency, "agency"), timing=FAST)
     assert [message.event for message in messages] == ["progress", "failed"]
+
+
+def test_two_server_processes_show_the_same_hall(
+    platform: Platform,
+    settings: Settings,
+    clock: ManualClock,
+    hall_tender: HallTender,
+    test_pki: BuiltPki,
+    dev: Any,
+) -> None:
+    """An objection posted to one server reaches a stream served by another (own engine and pool)."""
+    other = build_platform(settings, clock=clock)
+    other.certificates.use_dev_pki(test_pki)
+    try:
+        first, second = (create_app(platform=p, configure_logs=False) for p in (platform, other))
+        second.state[STREAM_TIMING_KEY] = FAST
+        with (
+            serve_in_thread(first) as first_url,
+            serve_in_thread(second) as second_url,
+            httpx.Client(base_url=first_url, timeout=30.0) as to_first,
+            httpx.Client(base_url=second_url, timeout=30.0) as to_second,
+        ):
+            watcher = token_for(to_second, test_pki.signing("agency"))  # type: ignore[arg-type]
+            objector = token_for(to_first, test_pki.signing("tenderer-2"))  # type: ignore[arg-type]
+            hall = f"/tenders/{hall_tender.tender_id}/opening-hall"
+            with to_second.stream("GET", f"{hall}/events", headers=watcher) as response:
+                events = sse_events(response.iter_lines())
+                assert json.loads(next(events)["data"])["objections"] == []
+                raised = to_first.post(f"{hall}/objections", json={"text": "异议"}, headers=objector)
+                assert raised.status_code == 201
+                shown = json.loads(next(events)["data"])["objections"]
+                assert [item["id"] for item in shown] == [raised.json()["id"]]
+    finally:
+        other.close()
