@@ -91,3 +91,22 @@ def test_progress_is_not_found_before_the_closing_and_the_tool_refuses_a_wrong_p
         obj={"http_client": app_client},
     )  # fmt: skip
     assert swapped.exit_code != 0 and "ENCRYPTION PKCS#12" in swapped.output
+
+
+def test_the_release_route_refuses_bad_input_and_other_roles(
+    platform: Platform,
+    clock: ManualClock,
+    bidding: Bidding,
+    app_client: TestClient,  # type: ignore[type-arg]
+    test_pki: BuiltPki,
+) -> None:
+    pass_deadline(platform, clock, bidding.tender_id)
+    path = f"/custodian/tenders/{bidding.tender_id}/opening/release"
+    app_client.headers.update(token_for(app_client, test_pki.signing("custodian-1")))
+    garbage = app_client.post(path, json={"statement": "%%%", "signature": "", "share": ""})
+    assert garbage.status_code == 400 and garbage.json()["code"] == "invalid-base64"
+    missing = app_client.post(path, json={"statement": "e30="})
+    assert missing.status_code == 400
+    app_client.headers.update(token_for(app_client, test_pki.signing("tenderer-1")))
+    assert app_client.post(path, json={"statement": "e30=", "signature": "", "share": ""}).status_code == 403
+    assert vault_of(platform).held(bidding.tender_id) == ()
