@@ -237,6 +237,21 @@ async def _chunks(path: Path, start: int, length: int) -> AsyncIterator[bytes]:
             yield piece
 
 
+RETRIES: dict[str, int] = {"count": 0}
+
+
+async def _send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """Send, retrying a dropped connection twice (a re-sent chunk is harmless by the protocol)."""
+    for attempt in range(3):
+        try:
+            return await client.request(method, url, **kwargs)
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+            RETRIES["count"] += 1
+    raise AssertionError("unreachable")
+
+
 async def _submit_one(
     client: httpx.AsyncClient,
     base: str,
@@ -248,32 +263,47 @@ async def _submit_one(
     headers = {"Authorization": f"Bearer {bidder.token}"}
     size = int(body["size"])
     declared = {"tender": str(tender_id), "size": size, "sha256": body["sha256"]}
-    created = await client.post(f"{base}/", json=declared, headers=headers)
-    if created.status_code != 201:
-        print(f"  {bidder.name}: create {created.status_code} {created.text[:200]}")
-        return False
-    upload = created.json()["id"]
-    offset = 0
-    while offset < size:
-        length = min(CHUNK, size - offset)
-        sent = await client.patch(
-            f"{base}/{upload}",
-            content=_chunks(path, offset, length),
-            headers={
-                **headers,
-                "Upload-Offset": str(offset),
-                "Content-Type": "application/offset+octet-stream",
-            },
-        )
-        if sent.status_code != 204:
-            print(f"  {bidder.name}: chunk {sent.status_code} {sent.text[:200]}")
+    try:
+        created = await _send(client, "POST", f"{base}/", json=declared, headers=headers)
+        if created.status_code != 201:
+            print(f"  {bidder.name}: create {created.status_code} {created.text[:200]}")
             return False
-        offset = int(sent.headers["Upload-Offset"])
-    signed = {"statement": body["statement"], "signature": body["signature"]}
-    done = await client.post(f"{base}/{upload}/finalise", json=signed, headers=headers)
+        upload = created.json()["id"]
+        offset = 0
+        while offset < size:
+            length = min(CHUNK, size - offset)
+            start = offset
+            sent = await _send_chunk(client, f"{base}/{upload}", path, start, length, headers)
+            if sent.status_code != 204:
+                print(f"  {bidder.name}: chunk {sent.status_code} {sent.text[:200]}")
+                return False
+            offset = int(sent.headers["Upload-Offset"])
+        signed = {"statement": body["statement"], "signature": body["signature"]}
+        done = await _send(client, "POST", f"{base}/{upload}/finalise", json=signed, headers=headers)
+    except httpx.TransportError as exc:
+        print(f"  {bidder.name}: connection failed three times: {exc!r}")
+        return False
     if done.status_code != 201:
         print(f"  {bidder.name}: finalise {done.status_code} {done.text[:200]}")
     return done.status_code == 201
+
+
+async def _send_chunk(
+    client: httpx.AsyncClient, url: str, path: Path, start: int, length: int, headers: dict[str, str]
+) -> httpx.Response:
+    chunk_headers = {
+        **headers,
+        "Upload-Offset": str(start),
+        "Content-Type": "application/offset+octet-stream",
+    }
+    for attempt in range(3):
+        try:
+            return await client.patch(url, content=_chunks(path, start, length), headers=chunk_headers)
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+            RETRIES["count"] += 1
+    raise AssertionError("unreachable")
 
 
 async def _round(
@@ -324,8 +354,9 @@ def _phase(
     print(
         f"{label}: no-op {noop_rate:8.1f} submissions/s ({noop_ok}/{len(bidders)} in {noop_time:.1f} s); "
         f"sealbid {real_rate:8.1f} submissions/s ({real_ok}/{len(bidders)} in {real_time:.1f} s); "
-        f"ratio {real_rate / noop_rate:.2f}x (target >= 0.5x)"
+        f"ratio {real_rate / noop_rate:.2f}x (target >= 0.5x); dropped connections retried: {RETRIES['count']}"
     )
+    RETRIES["count"] = 0
 
 
 def main() -> None:
