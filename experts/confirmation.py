@@ -6,7 +6,8 @@ Per assignment (see ``docs/telephony.md``):
 2. A keypress 1 settles ``confirmed``, 2 settles ``declined`` (the draw then calls a replacement).
 3. A call that ends without a valid key (no answer, busy, failed, hung up) is retried on the same number
    after ``retry_spacing_seconds`` up to ``attempts_per_number`` calls, then the next number is called.
-4. When every number is exhausted, an SMS with a one-time code goes to the first number; a reply
+4. When every number is exhausted, an SMS with a one-time code goes to the first number (to the next
+   one, with a new code, if the provider refuses it or reports it undeliverable); a reply
    ``<code> 1`` / ``<code> 2`` settles; no valid reply within ``sms_reply_timeout_seconds`` settles
    ``no_answer``.
 
@@ -105,7 +106,7 @@ def contact(platform: Platform, assignment_id: uuid.UUID, step: int) -> None:
             return
         card = committee_for(platform).contact_card(session, platform, assignment_id, reader=NOTIFIER)
         voice = row.state == "dial"
-        index = row.phone_index if voice else 0
+        index = row.phone_index
         if index >= len(card.phones):
             settle(platform, session, row, "no_answer", {"reason": "no-phone-number"})
             return
@@ -196,7 +197,8 @@ def _record_request(
             attempt.finished_at = platform.clock.now()
             if attempt.channel == "voice":
                 call_failed(platform, session, row, attempt)
-            # A refused SMS leaves the confirmation waiting: the reply timeout settles it.
+            else:
+                sms_failed(platform, session, row, attempt)
 
 
 def call_failed(
@@ -215,8 +217,27 @@ def call_failed(
     if row.calls_on_number >= settings.attempts_per_number:
         row.phone_index += 1
         row.calls_on_number = 0
-    row.state = "dial" if row.phone_index < row.phone_count else "sms"
+    if row.phone_index < row.phone_count:
+        row.state = "dial"
+    else:  # every number was called: the SMS goes to the first number (then the next if undeliverable)
+        row.state, row.phone_index = "sms", 0
     row.due_at = None
+    enqueue(session, CONTACT_TASK, platform.clock, assignment_id=str(row.assignment_id), step=row.step)
+
+
+def sms_failed(
+    platform: Platform, session: Session, row: ExpertConfirmation, attempt: ContactAttempt
+) -> None:
+    """The current SMS was refused or undeliverable: send a new code to the next number, else no_answer."""
+    if row.state != "sms_wait" or attempt.step != row.step - 1:
+        return
+    row.phone_index += 1
+    row.updated_at = platform.clock.now()
+    if row.phone_index >= row.phone_count:
+        settle(platform, session, row, "no_answer", {"reason": "sms-undeliverable"})
+        return
+    row.state, row.due_at = "sms", None
+    row.code_hash = row.code_salt = None  # the undelivered code is void
     enqueue(session, CONTACT_TASK, platform.clock, assignment_id=str(row.assignment_id), step=row.step)
 
 

@@ -17,7 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from experts.confirmation import call_failed, code_matches, due_confirmations, fire_timer, settle
+from experts.confirmation import (
+    call_failed,
+    code_matches,
+    due_confirmations,
+    fire_timer,
+    settle,
+    sms_failed,
+)
 from experts.confirmation_models import ContactAttempt, ExpertConfirmation, TelephonyEvent
 from experts.notify_committee import Outcome
 from experts.notify_log import log_confirmation, provider_ref
@@ -124,6 +131,8 @@ def _about_attempt(
     if status in ("delivered", "undelivered", "failed"):
         attempt.finished_at = platform.clock.now()
     log_confirmation(platform, session, "sms_status", row.assignment_id, status=status, **common)
+    if status in ("undelivered", "failed"):
+        sms_failed(platform, session, row, attempt)
     return RECORDED, row.assignment_id
 
 

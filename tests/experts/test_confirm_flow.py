@@ -330,3 +330,36 @@ def test_the_maintenance_round_fires_due_timers(
     confirming.maintenance()
     confirming.tasks.join()
     assert len(provider.calls) == 2 and confirmation(confirming, member).state == "calling"
+
+
+def test_an_undeliverable_sms_goes_to_the_next_number_with_a_new_code(
+    confirming: Platform, provider: InMemoryProvider, committee: InMemoryCommittee, clock: ManualClock
+) -> None:
+    member = drawn(confirming, committee)
+    phones = committee.cards[member].phones
+    _fail_every_call(confirming, provider, clock)
+    first = provider.sms[0]
+    provider.sms_status(first.message_id, "undelivered")
+    settle_down(confirming)
+    assert [sms.to for sms in provider.sms] == [phones[0], phones[1]]
+    second = provider.sms[1]
+    assert sms_code(first.body) != sms_code(second.body)
+    # the first code is void; the second settles
+    assert handle_event(confirming, _inbound(provider, phones[1], f"{sms_code(first.body)} 1")) == WRONG_CODE
+    assert handle_event(confirming, _inbound(provider, phones[1], f"{sms_code(second.body)} 2")) == "declined"
+    assert committee.statuses[member] == "declined"
+
+
+def test_no_deliverable_number_settles_no_answer_at_once(
+    confirming: Platform, provider: InMemoryProvider, committee: InMemoryCommittee, clock: ManualClock
+) -> None:
+    member = drawn(confirming, committee)
+    phones = committee.cards[member].phones
+    _fail_every_call(confirming, provider, clock)
+    provider.unreachable.add(phones[1])  # the provider refuses the second SMS outright
+    provider.sms_status(provider.sms[0].message_id, "failed")
+    settle_down(confirming)
+    row = confirmation(confirming, member)
+    assert (row.state, row.outcome) == ("settled", "no_answer")
+    assert [a.status for a in attempts(confirming, member) if a.channel == "sms"] == ["failed", "failed"]
+    assert committee.results[member].replacement_id is not None

@@ -31,6 +31,7 @@ from tendering.tasks import enqueue
 from tests.experts.fake_twilio import FakeTwilio
 from tests.experts.telephony.conftest import serve_with_fake_twilio
 from tests.experts.telephony.helpers import (
+    attempts,
     committee_of,
     confirmation,
     confirmation_platform,
@@ -187,8 +188,9 @@ def test_every_provider_carries_a_confirmation_to_its_outcome(
         row = confirmation(world.platform, member)
         assert (row.state, row.outcome) == ("settled", EXPECTED[behaviour])
         assert world.committee.statuses[member] == EXPECTED[behaviour]
-        if behaviour == "silent":
-            assert row.phone_index == 2  # both numbers were tried before the SMS
+        if behaviour == "silent":  # both numbers were called twice before the SMS
+            channels = [a.channel for a in attempts(world.platform, member)]
+            assert channels == ["voice"] * 4 + ["sms"]
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
