@@ -22,6 +22,7 @@ from experts.notify_events import (
     handle_event,
     sweep,
 )
+from experts.telephony import bind_provider
 from experts.telephony.memory import InMemoryProvider
 from experts.telephony.protocol import ProviderEvent
 from tendering.clock import ManualClock
@@ -363,3 +364,15 @@ def test_no_deliverable_number_settles_no_answer_at_once(
     assert (row.state, row.outcome) == ("settled", "no_answer")
     assert [a.status for a in attempts(confirming, member) if a.channel == "sms"] == ["failed", "failed"]
     assert committee.results[member].replacement_id is not None
+
+
+def test_twilio_webhooks_are_not_served_without_twilio(platform: Platform) -> None:
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    bind_provider(platform, InMemoryProvider())
+    with TestClient(create_app(platform=platform, configure_logs=False, start_worker=False)) as client:
+        response = client.post("/telephony/twilio/call-status", data={"CallSid": "CA1", "CallStatus": "busy"})
+    assert response.status_code == 404
+    assert response.json()["code"] == "telephony-provider"

@@ -208,3 +208,23 @@ def test_twilio_refusing_the_call_moves_on(twilio_world: TwilioWorld) -> None:
     [refused] = attempts(world.platform, member)
     assert (refused.status, refused.provider_id) == ("failed", None)
     assert confirmation(world.platform, member).state == "retry_wait"
+
+
+def test_malformed_webhooks_are_bad_requests_and_change_nothing(twilio_world: TwilioWorld) -> None:
+    world = twilio_world
+    member = drawn(world)
+    no_status = world.fake.post(world.base_url + CALL_STATUS_PATH, {"CallSid": only_call(world)})
+    no_sender = world.fake.post(world.base_url + "/telephony/twilio/sms", {"MessageSid": "SM1", "Body": "1"})
+    assert (no_status.status_code, no_sender.status_code) == (400, 400)
+    assert "telephony-webhook-malformed" in no_status.text
+    assert confirmation(world.platform, member).state == "calling"
+    assert events(world.platform) == []
+
+
+def test_an_sms_from_a_stranger_is_recorded_and_changes_nothing(twilio_world: TwilioWorld) -> None:
+    world = twilio_world
+    member = drawn(world)
+    hook = world.fake.inbound_sms("+8613712345678", "123456 1")
+    assert hook.status_code == 200
+    assert [e.result for e in events(world.platform)] == ["unknown"]
+    assert confirmation(world.platform, member).state == "calling"
