@@ -36,9 +36,11 @@ from tendering.clock import ManualClock
 from tendering.identity.audit import Actor
 from tendering.identity.service import grant_by_certificate
 from tendering.platform import Platform
+from tendering.tenders import service
+from tendering.tenders.schedule import tick
 from tests.identity.conftest import app_client, dev, test_pki
 from tests.tenders.conftest import Parties, parties
-from tests.tenders.helpers import published
+from tests.tenders.helpers import agency, authority, draft, state_of
 
 CUSTODIAN_NAMES = ("custodian-1", "custodian-2", "custodian-3")
 
@@ -54,6 +56,7 @@ __all__ = [
     "lead_signer",
     "make_ceremony",
     "parties",
+    "publish_tender",
     "register_opening_key",
     "test_pki",
 ]
@@ -161,6 +164,21 @@ def register_opening_key(
     return KeyedTender(tender_id, output, registration, certificate)
 
 
+def publish_tender(platform: Platform, clock: ManualClock, parties: Parties) -> uuid.UUID:
+    """A tender drafted, approved and published (the clock moves to its publication time, an hour on).
+
+    Unlike ``tests.tenders.helpers.published`` this does not insist that *this* sweep published it:
+    a running app's maintenance sweep may publish it first.
+    """
+    tender_id = draft(platform, clock, parties).summary.id
+    service.submit(platform, tender_id, actor=agency(parties))
+    service.approve(platform, tender_id, actor=authority(parties))
+    clock.advance(timedelta(hours=1))
+    tick(platform)
+    assert state_of(platform, tender_id) == "published"
+    return tender_id
+
+
 @pytest.fixture
 def keyed_tender(
     platform: Platform,
@@ -170,5 +188,5 @@ def keyed_tender(
 ) -> KeyedTender:
     """A published tender (2-of-3 custodians) whose opening key is registered; clock at publication."""
     enrol_custodian_encryption(platform, test_pki)
-    tender_id = published(platform, clock, parties)
+    tender_id = publish_tender(platform, clock, parties)
     return register_opening_key(platform, test_pki, parties, tender_id)
