@@ -11,6 +11,9 @@ Per assignment (see ``docs/telephony.md``):
    ``<code> 1`` / ``<code> 2`` settles; no valid reply within ``sms_reply_timeout_seconds`` settles
    ``no_answer``.
 
+Before each contact the draw's status of the assignment is checked: one that is no longer pending
+(avoided when the session started, say) is closed without another call.
+
 Contact actions run as the task ``experts.contact`` with the row's ``step``; an action or event for an
 older step changes nothing, and each provider event is recorded once under its unique key, so redelivered
 messages and repeated webhooks are harmless. Timers (retry spacing, SMS timeout, a call whose final
@@ -33,15 +36,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from experts.confirmation_models import ContactAttempt, ExpertConfirmation
-from experts.notify_committee import Outcome, committee_for
+from experts.notify_committee import ContactCardView, Outcome, assignment_status, committee_for
 from experts.notify_log import log_confirmation, provider_ref
 from experts.notify_messages import sms_text, voice_prompt
-from experts.telephony import ProviderError, provider_for
+from experts.telephony import ProviderError, VoicePrompt, provider_for
 from tendering.identity.audit import Actor
 from tendering.tasks import enqueue
 
 if TYPE_CHECKING:
     from tendering.platform import Platform
+    from tendering.telephony_settings import TelephonySettings
 
 CONTACT_TASK = "experts.contact"
 #: Who reads contact cards and settles: the notification worker (the platform itself).
@@ -104,70 +108,93 @@ def contact(platform: Platform, assignment_id: uuid.UUID, step: int) -> None:
         row = _locked(session, assignment_id)
         if row is None or row.step != step or row.state not in ("dial", "sms"):
             return
-        card = committee_for(platform).contact_card(session, platform, assignment_id, reader=NOTIFIER)
-        voice = row.state == "dial"
-        index = row.phone_index
-        if index >= len(card.phones):
+        committee = committee_for(platform)
+        status = assignment_status(committee, session, assignment_id)
+        if status is not None and status != "pending":  # settled elsewhere (avoided at the session start)
+            row.state, row.outcome, row.due_at = "settled", status[:16], None
+            row.settled_at = row.updated_at = now
+            log_confirmation(platform, session, "closed", assignment_id, status=status)
+            return
+        card = committee.contact_card(session, platform, assignment_id, reader=NOTIFIER)
+        if row.phone_index >= len(card.phones):
             settle(platform, session, row, "no_answer", {"reason": "no-phone-number"})
             return
-        request_body = ""
         attempt = ContactAttempt(
             id=uuid.uuid4(),
             assignment_id=assignment_id,
             step=step,
-            channel="voice" if voice else "sms",
+            channel="voice" if row.state == "dial" else "sms",
             provider=provider.name,
-            phone_index=index,
-            phone_number=card.phones[index],
+            phone_index=row.phone_index,
+            phone_number=card.phones[row.phone_index],
             status="placing",
             prompts=0,
             created_at=now,
         )
-        if voice:
-            prompt = voice_prompt(row.locale, card.evaluation_time, card.time_zone, card.evaluation_place)
-            attempt.content = {
-                "text": prompt.text,
-                "language": prompt.language,
-                "retry": prompt.retry_text,
-                "goodbye": prompt.goodbye_text,
-            }
-            row.state = "calling"
-            row.due_at = now + timedelta(seconds=settings.ring_timeout_seconds + settings.call_guard_seconds)
-        else:
-            code = new_code(settings.code_length)
-            row.code_salt = secrets.token_hex(16)
-            row.code_hash = code_digest(row.code_salt, assignment_id, code)
-            row.code_expires_at = now + timedelta(seconds=settings.code_ttl_seconds)
-            row.wrong_codes = 0
-            minutes = settings.code_ttl_seconds // 60
-            body = sms_text(
-                row.locale,
-                when=card.evaluation_time,
-                time_zone=card.time_zone,
-                place=card.evaluation_place,
-                code=code,
-                minutes=minutes,
-            )
-            attempt.content = {"text": body.replace(code, "*" * len(code))}  # the code is kept hashed only
-            request_body = body
-            row.state = "sms_wait"
-            row.due_at = now + timedelta(seconds=settings.sms_reply_timeout_seconds)
+        prepare = _prepare_call if row.state == "dial" else _prepare_sms
+        request = prepare(settings, row, attempt, card, now)
         row.step = step + 1
         row.updated_at = now
         session.add(attempt)
         attempt_id, number = attempt.id, attempt.phone_number
-        request_prompt = prompt if voice else None
     try:
-        if request_prompt is not None:
+        if isinstance(request, VoicePrompt):
             provider_id: str | None = provider.place_call(
-                number, request_prompt, ring_timeout_seconds=settings.ring_timeout_seconds
+                number, request, ring_timeout_seconds=settings.ring_timeout_seconds
             )
         else:
-            provider_id = provider.send_sms(number, request_body)
+            provider_id = provider.send_sms(number, request)
         refused = None
     except ProviderError as exc:
         provider_id, refused = None, type(exc).__name__
     _record_request(platform, attempt_id, provider_id, refused)
+
+
+def _prepare_call(
+    settings: TelephonySettings,
+    row: ExpertConfirmation,
+    attempt: ContactAttempt,
+    card: ContactCardView,
+    now: datetime,
+) -> VoicePrompt | str:
+    """Store the prompt with the attempt and start the call guard timer; return the prompt."""
+    prompt = voice_prompt(row.locale, card.evaluation_time, card.time_zone, card.evaluation_place)
+    attempt.content = {
+        "text": prompt.text,
+        "language": prompt.language,
+        "retry": prompt.retry_text,
+        "goodbye": prompt.goodbye_text,
+    }
+    row.state = "calling"
+    row.due_at = now + timedelta(seconds=settings.ring_timeout_seconds + settings.call_guard_seconds)
+    return prompt
+
+
+def _prepare_sms(
+    settings: TelephonySettings,
+    row: ExpertConfirmation,
+    attempt: ContactAttempt,
+    card: ContactCardView,
+    now: datetime,
+) -> VoicePrompt | str:
+    """Make a new one-time code (only its hash is kept), start the reply timer; return the SMS text."""
+    code = new_code(settings.code_length)
+    row.code_salt = secrets.token_hex(16)
+    row.code_hash = code_digest(row.code_salt, row.assignment_id, code)
+    row.code_expires_at = now + timedelta(seconds=settings.code_ttl_seconds)
+    row.wrong_codes = 0
+    body = sms_text(
+        row.locale,
+        when=card.evaluation_time,
+        time_zone=card.time_zone,
+        place=card.evaluation_place,
+        code=code,
+        minutes=settings.code_ttl_seconds // 60,
+    )
+    attempt.content = {"text": body.replace(code, "*" * len(code))}  # the code is kept hashed only
+    row.state = "sms_wait"
+    row.due_at = now + timedelta(seconds=settings.sms_reply_timeout_seconds)
+    return body
 
 
 def _record_request(

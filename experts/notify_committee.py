@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol, cast
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from experts.pool_models import ExpertAssignment
 from tendering.errors import NotFound
 from tendering.identity.audit import Actor
 from tendering.tasks import enqueue
@@ -80,6 +82,19 @@ class Committee(Protocol):
     ) -> SettleResultView:
         """Settle an assignment (idempotent); replace a decline or no answer by the next in order."""
         ...
+
+
+def assignment_status(committee: Committee, session: Session, assignment_id: uuid.UUID) -> str | None:
+    """The draw's status of an assignment (``pending`` while it awaits confirmation), None if unknown.
+
+    A committee may answer itself (``assignment_status`` method, as :class:`InMemoryCommittee` does);
+    otherwise the draw's ``expert_assignments`` table is read.
+    """
+    own = getattr(committee, "assignment_status", None)
+    if callable(own):
+        status = own(session, assignment_id)
+        return None if status is None else str(status)
+    return session.scalar(select(ExpertAssignment.status).where(ExpertAssignment.id == assignment_id))
 
 
 _bound: dict[int, Committee] = {}
@@ -151,6 +166,11 @@ class InMemoryCommittee:
             self.cards[card.assignment_id] = card
             self.statuses[card.assignment_id] = "pending"
         return card
+
+    def assignment_status(self, session: Session, assignment_id: uuid.UUID) -> str | None:
+        """The status of an assignment (pending, confirmed, declined, no_answer, avoided, replaced)."""
+        with self.lock:
+            return self.statuses.get(assignment_id)
 
     def members(self) -> Sequence[uuid.UUID]:
         """Every assignment made so far, in order."""

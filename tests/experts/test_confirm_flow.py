@@ -376,3 +376,18 @@ def test_twilio_webhooks_are_not_served_without_twilio(platform: Platform) -> No
         response = client.post("/telephony/twilio/call-status", data={"CallSid": "CA1", "CallStatus": "busy"})
     assert response.status_code == 404
     assert response.json()["code"] == "telephony-provider"
+
+
+def test_an_assignment_settled_by_the_draw_is_not_called_again(
+    confirming: Platform, provider: InMemoryProvider, committee: InMemoryCommittee, clock: ManualClock
+) -> None:
+    member = drawn(confirming, committee)
+    provider.end_call(provider.calls[0].call_id, "no-answer")
+    settle_down(confirming)
+    committee.statuses[member] = "avoided"  # the session start found a conflict and replaced the expert
+    clock.advance(timedelta(seconds=300))
+    settle_down(confirming)
+    assert len(provider.calls) == 1
+    row = confirmation(confirming, member)
+    assert (row.state, row.outcome) == ("settled", "avoided")
+    assert log_entries(confirming)[-1]["type"] == "experts.confirmation.closed"
