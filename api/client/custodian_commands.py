@@ -208,6 +208,12 @@ def perform_ceremony(
             f"this tender's opening key is already registered (opening certificate SHA-256 "
             f"{plan['registered_certificate_sha256']}); nothing to do"
         )
+    state = plan.get("state")
+    if state not in ("approved", "published"):
+        raise ClientError(
+            f"the tender is {state}: the ceremony runs once the authority has approved it and "
+            "before the bid deadline"
+        )
     if check_lead is not None:
         check_lead(plan)
     threshold = plan.get("threshold")

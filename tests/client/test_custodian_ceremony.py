@@ -23,7 +23,7 @@ from tendering.bids.opening_key_models import TenderKeyShare, TenderOpeningKey
 from tendering.clock import ManualClock
 from tendering.platform import Platform
 from tests.bids.fixtures import Parties, dev, parties  # noqa: F401 - fixtures
-from tests.tenders.helpers import published
+from tests.tenders.helpers import draft, published
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "custodian secret"
@@ -226,3 +226,19 @@ def test_custodian_commands_import_without_the_server_stack() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, f"client imports pulled in: {result.stdout} {result.stderr}"
+
+
+def test_a_tender_not_yet_approved_gets_no_ceremony(
+    platform: Platform,
+    clock: ManualClock,
+    server: str,
+    files: Path,
+    parties: Parties,  # noqa: F811
+) -> None:
+    for custodian in (2, 3, 1):
+        login(platform, server, files, custodian)
+    drafted = draft(platform, clock, parties).summary.id
+    result = ceremony(server, files, drafted, "--yes")
+    assert result.exit_code != 0 and "the tender is draft" in result.output
+    with platform.session_factory() as session:
+        assert session.get(TenderOpeningKey, drafted) is None
