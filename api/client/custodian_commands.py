@@ -198,8 +198,13 @@ def perform_ceremony(
     cas: Sequence[x509.Certificate],
     confirm: bool,
     check_lead: Any = None,
+    save: Path | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """Fetch, check, run, upload; the server's registration and the summary shown beforehand."""
+    """Fetch, check, run, upload; the server's registration and the summary shown beforehand.
+
+    With ``save``, the registered bundle is written there and its signature next to it (``.p7s``):
+    the lead custodian's record of what it signed (no secret in either).
+    """
     plan = _call(client, "GET", _tender_path(tender, "/custodians"), tender)
     if not isinstance(plan, dict) or str(plan.get("tender")) != str(uuid.UUID(tender)):
         raise ClientError("the server's custodian list is malformed or for another tender")
@@ -252,6 +257,12 @@ def perform_ceremony(
         or answer.get("opening_certificate_sha256") != bundle.opening_certificate_sha256
     ):
         raise ClientError("the server registered another opening certificate than this ceremony made")
+    if save is not None:
+        try:
+            save.write_bytes(output.bundle)
+            save.with_name(save.name + ".p7s").write_bytes(output.signature)
+        except OSError as exc:
+            raise ClientError(f"registered, but cannot save the bundle to {save}: {exc.strerror}") from None
     return answer, summary
 
 
@@ -284,6 +295,11 @@ _PASSWORD = click.option(
     help="CA certificates (PEM/DER) that must have issued every custodian's encryption certificate.",
 )
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation after showing the custodians.")
+@click.option(
+    "--save-bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the registered bundle in this file (and its signature in FILE.p7s) for your records.",
+)
 @click.pass_context
 def ceremony(
     ctx: click.Context,
@@ -294,6 +310,7 @@ def ceremony(
     password_env: str | None,
     ca: tuple[Path, ...],
     yes: bool,
+    save_bundle: Path | None,
 ) -> None:
     """Make the tender's opening key, split it to its custodians, and register the signed bundle."""
     try:
@@ -304,6 +321,7 @@ def ceremony(
             answer, summary = perform_ceremony(
                 client, tender, credential, now=datetime.now(UTC), cas=cas, confirm=not yes,
                 check_lead=lambda plan: _check_lead(server, plan, credential, not owned),
+                save=save_bundle,
             )  # fmt: skip
         finally:
             if owned:

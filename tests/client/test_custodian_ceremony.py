@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import uuid
@@ -18,6 +19,7 @@ from api.client.custodian_commands import custodian as custodian_command
 from api.client.http import save_token
 from api.client.login_commands import login as login_command
 from api.local_server import free_port, serve_in_thread
+from crypto.ceremony import verify_bundle
 from crypto.pki import BuiltPki, build_pki, dev_pki_spec
 from tendering.bids.opening_key_models import TenderKeyShare, TenderOpeningKey
 from tendering.clock import ManualClock
@@ -105,11 +107,19 @@ def test_the_lead_runs_the_ceremony_and_each_custodian_checks_its_share(
 ) -> None:
     for custodian in (2, 3, 1):  # each custodian registers its encryption certificate by logging in
         login(platform, server, files, custodian)
-    result = ceremony(server, files, tender, "--yes", "--ca", str(files / "ca.pem"))
+    saved = files / "bundle.json"
+    result = ceremony(
+        server, files, tender, "--yes", "--ca", str(files / "ca.pem"), "--save-bundle", str(saved)
+    )
     assert result.exit_code == 0, result.output
+    verified = verify_bundle(
+        saved.read_bytes(), (files / "bundle.json.p7s").read_bytes(), tender_id=str(tender)
+    )
+    assert verified.signer_certificate == test_pki.signing("custodian-1").certificate
     with platform.session_factory() as session:
         key = session.get(TenderOpeningKey, tender)
         assert key is not None
+        assert key.bundle_sha256 == hashlib.sha256(saved.read_bytes()).hexdigest()
         commitments = [
             r.commitment for r in session.query(TenderKeyShare).order_by(TenderKeyShare.share_index)
         ]
