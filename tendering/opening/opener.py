@@ -41,6 +41,7 @@ from tendering.errors import Conflict, NotFound
 from tendering.identity.audit import Actor
 from tendering.opening.models import Decryption, OpeningOutcome, OpeningSession, OpeningState
 from tendering.opening.outcomes import Decision, decide
+from tendering.opening.publication import publish_record
 from tendering.opening.summaries import price_summary, signature_summary
 from tendering.opening.vault import vault_of
 from tendering.tenders.events import log_event
@@ -276,9 +277,12 @@ def settle(platform: Platform, tender_id: uuid.UUID) -> OpeningProgress:
                 )
             elif not waiting:
                 _finish(platform, session, opening, rows, now)
-        return OpeningProgress(
+        progress = OpeningProgress(
             tender_id, opening.state, len(rows) - len(waiting) - len(undecided), len(waiting), len(undecided)
         )
+    if progress.state == OpeningState.OPENED:
+        publish_record(platform, tender_id)
+    return progress
 
 
 def _finish(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tendering.opening.closing import close_due, close_tender
 from tendering.opening.decryption import expire_windows
+from tendering.opening.publication import publish_pending_records
 from tendering.tasks import tasks
 
 if TYPE_CHECKING:
@@ -27,12 +28,15 @@ class OpeningTick:
 
     closed: tuple[uuid.UUID, ...]
     windows_ended: tuple[uuid.UUID, ...]
+    records_published: tuple[uuid.UUID, ...] = ()
 
 
 def tick(platform: Platform) -> OpeningTick:
-    """Close every tender whose deadline passed; decide envelopes whose bidders' window ended."""
+    """Close every tender whose deadline passed; decide envelopes whose bidders' window ended;
+    publish the records of finished openings still unpublished."""
     closed = tuple(result.tender_id for result in close_due(platform))
-    return OpeningTick(closed, tuple(expire_windows(platform)))
+    ended = tuple(expire_windows(platform))
+    return OpeningTick(closed, ended, tuple(publish_pending_records(platform)))
 
 
 @tasks.task(CLOSE_TASK, max_retries=10)

@@ -18,6 +18,7 @@ from crypto.pki import BuiltPki
 from tendering.clock import ManualClock
 from tendering.opening.models import OpeningOutcome, OpeningSession
 from tendering.opening.opener import open_envelopes
+from tendering.opening.record import published_record
 from tendering.opening.schedule import tick
 from tendering.platform import Platform
 from tendering.tenders.models import Tender
@@ -114,7 +115,11 @@ def test_bidders_decrypt_their_own_layer_and_a_silent_bidder_is_revoked_at_the_w
         assert opening is not None and opening.decryption_deadline is not None
         deadline = opening.decryption_deadline
     clock.advance(deadline - clock.now() + timedelta(seconds=1))
-    assert tick(platform).windows_ended == (layered.tender_id,)
+    ticked = tick(platform)
+    assert ticked.windows_ended == (layered.tender_id,)
+    assert ticked.records_published == ()  # published by the opening itself when the window ended
+    with platform.session_factory() as session:
+        assert published_record(session, layered.tender_id) is not None
     silent = rows(platform, layered)["tenderer-2"]
     assert (silent.outcome, silent.reason_code, silent.decryption) == (
         "revoked",

@@ -14,6 +14,7 @@ from tendering.blobs import FilesystemBlobStore
 from tendering.clock import ManualClock
 from tendering.opening.models import OpeningOutcome, OpeningSession
 from tendering.opening.opener import open_envelopes
+from tendering.opening.record import published_record
 from tendering.opening.vault import vault_of
 from tendering.platform import Platform
 from tests.opening.conftest import Bidding
@@ -63,6 +64,8 @@ def test_two_of_three_custodians_open_every_envelope(
     decided = entries(platform, str(bidding.tender_id), "opening.envelope_decided")
     assert sorted(e["data"]["envelope_sha256"] for e in decided) == sorted(rows)  # type: ignore[index]
     assert vault_of(platform).held(bidding.tender_id) == ()  # the shares are forgotten
+    with platform.session_factory() as session:
+        assert published_record(session, bidding.tender_id) is not None  # published when it finished
 
 
 def test_one_share_is_not_enough(
@@ -126,3 +129,29 @@ def bidding_bid(platform: Platform, bidding: Bidding, bidder: object) -> str:
         return str(
             session.scalar(select(Bid.id).where(Bid.tender_id == bidding.tender_id, Bid.bidder_id == bidder))
         )
+
+
+def test_a_record_not_published_at_the_end_is_published_by_the_next_tick(
+    platform: Platform,
+    clock: ManualClock,
+    bidding: Bidding,
+    test_pki: BuiltPki,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tendering.opening import publication
+    from tendering.opening.schedule import tick
+
+    real = publication.publish_opening_record
+
+    def unavailable(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the signing service is down")
+
+    pass_deadline(platform, clock, bidding.tender_id)
+    monkeypatch.setattr(publication, "publish_opening_record", unavailable)
+    open_with(platform, test_pki, bidding)
+    assert state_of(platform, bidding.tender_id) == "opened"  # the opening itself is done
+    with platform.session_factory() as session:
+        assert published_record(session, bidding.tender_id) is None
+    monkeypatch.setattr(publication, "publish_opening_record", real)
+    assert tick(platform).records_published == (bidding.tender_id,)
+    assert tick(platform).records_published == ()
