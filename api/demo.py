@@ -215,7 +215,8 @@ def run_demo(directory: Path, echo: Echo = print) -> DemoResult:
         platform.close()
     echo(
         f"Done: {len(result.logins)} participants logged in, {len(result.refusals)} refusals shown, "
-        f"{len(result.tenders)} tenders published, "
+        f"{len(result.tenders)} tenders published, {result.bids.get('receipts', 0)} bid receipts verified, "
+        f"{len(result.bids.get('outcomes', {}))} envelopes decided at the opening, "
         f"log verified at sizes {result.log_sizes}, rewrite detected. State kept in {directory}."
     )
     return result

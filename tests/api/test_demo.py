@@ -24,6 +24,16 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert second > first > 0
     assert all(size >= second for size in later)
     assert "rewrote history: entry 1" in result.tamper_detected
+    # Sealed bids: 5 submissions, a replacement and a withdrawal, every receipt verified offline.
+    assert result.bids["receipts"] == 7
+    # The opening: 4 standing envelopes; the bidder that never decrypted its own layer is revoked
+    # (Measures Art. 31), the withdrawn bid is recorded as withdrawn, the others opened.
+    assert sorted(result.bids["outcomes"].values()) == ["opened", "opened", "opened", "revoked", "withdrawn"]
+    record = result.bids["record"]
+    opened = [entry for entry in record["bids"] if entry["outcome"] == "opened"]
+    assert all(entry["lots"][0]["price"]["amount"] for entry in opened)
+    assert "11650000.00" in {entry["lots"][0]["price"]["amount"] for entry in opened}  # the replacement
+    assert "OK" in result.bids["verify"]
     assert lines[-1].startswith("Done:")
 
 
