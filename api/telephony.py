@@ -3,8 +3,8 @@
 Public routes (the provider is no sealbid identity): every request must carry a valid
 ``X-Twilio-Signature`` over the full public URL (``[telephony] public_webhook_base_url`` + path) and its
 form parameters, else 403 and nothing changes. A webhook about a call or message sealbid did not make is
-also 403. A repeated webhook (Twilio retries) is answered again but changes nothing (the events are
-recorded once under their unique keys).
+also 403. A webhook whose event was already recorded (same unique key, or for the voice prompt the
+same ``I-Twilio-Idempotency-Token``) is a replay: 403 ``telephony-replayed``, and nothing changes.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from litestar.types import ControllerRouterHandler
 import experts.tasks  # noqa: F401 - registers the confirmation tasks for the in-process worker
 from api.auth import PUBLIC
 from api.deps import PlatformDep
-from experts.notify_events import handle_event, is_known
-from experts.notify_voice import gather_twiml, voice_twiml
+from experts.notify_events import DUPLICATE, handle_event, is_known
+from experts.notify_voice import REPLAYED, gather_twiml, voice_twiml
 from experts.telephony import ProviderEvent, provider_for
 from experts.telephony.twilio import (
     WEBHOOK_PREFIX,
@@ -64,7 +64,15 @@ async def _apply(platform: Platform, event: ProviderEvent) -> str:
         raise Forbidden(
             "the webhook is about no call or message of this platform", code="telephony-unknown-id"
         )
-    return await anyio.to_thread.run_sync(lambda: handle_event(platform, event))
+    return _refuse_replay(await anyio.to_thread.run_sync(lambda: handle_event(platform, event)))
+
+
+def _refuse_replay(result: str) -> str:
+    """A webhook whose event was already recorded is a replay (or a retry of an applied one): 403."""
+    if result == DUPLICATE:
+        log.warning("refused a replayed telephony webhook")
+        raise Forbidden("this webhook was already received; nothing changes", code="telephony-replayed")
+    return result
 
 
 def _xml(text: str) -> Response[str]:
@@ -76,9 +84,12 @@ async def voice(request: Request[Any, Any, Any], platform: PlatformDep) -> Respo
     """An answered call asks what to say: the prompt with a one-key gather."""
     provider, params = await _verified(request, platform)
     call_sid = params.get("CallSid", "")
-    twiml = await anyio.to_thread.run_sync(lambda: voice_twiml(platform, provider, call_sid))
+    token = request.headers.get("i-twilio-idempotency-token")
+    twiml = await anyio.to_thread.run_sync(lambda: voice_twiml(platform, provider, call_sid, token))
     if twiml is None:
         raise Forbidden("the webhook is about no call of this platform", code="telephony-unknown-id")
+    if twiml == REPLAYED:
+        _refuse_replay(DUPLICATE)
     return _xml(twiml)
 
 
@@ -110,7 +121,7 @@ async def inbound_sms(request: Request[Any, Any, Any], platform: PlatformDep) ->
     """An SMS reply ``<code> 1`` / ``<code> 2``; nothing is sent back."""
     _, params = await _verified(request, platform)
     event = inbound_sms_event(params)
-    await anyio.to_thread.run_sync(lambda: handle_event(platform, event))
+    _refuse_replay(await anyio.to_thread.run_sync(lambda: handle_event(platform, event)))
     return _xml(empty_twiml())
 
 

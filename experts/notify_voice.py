@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from experts.confirmation_models import ContactAttempt, ExpertConfirmation
-from experts.notify_events import CLOSED, CONFIRMED, DECLINED, DUPLICATE, INVALID_KEY
+from experts.confirmation_models import ContactAttempt, ExpertConfirmation, TelephonyEvent
+from experts.notify_events import CONFIRMED, DECLINED, INVALID_KEY
 from experts.notify_messages import voice_reply
 from experts.telephony.protocol import VoicePrompt
 from experts.telephony.twilio import (
@@ -37,8 +38,16 @@ def _prompt(attempt: ContactAttempt) -> VoicePrompt:
     )
 
 
-def voice_twiml(platform: Platform, provider: TwilioProvider, call_sid: str) -> str | None:
-    """The TwiML for an answered call (None: not a call of ours)."""
+#: :func:`voice_twiml`'s answer to a repeated request (same idempotency token).
+REPLAYED = "replayed"
+
+
+def voice_twiml(platform: Platform, provider: TwilioProvider, call_sid: str, token: str | None) -> str | None:
+    """The TwiML for an answered call; None if it is not a call of ours, :data:`REPLAYED` for a repeat.
+
+    Each prompt served is recorded once under the request's idempotency ``token`` (when the provider
+    sends one), so a replayed request does not use up the call's prompts.
+    """
     limit = platform.settings.telephony.gather_attempts
     with platform.transaction() as session:
         attempt = session.scalars(
@@ -48,6 +57,23 @@ def voice_twiml(platform: Platform, provider: TwilioProvider, call_sid: str) -> 
         ).one_or_none()
         if attempt is None or attempt.channel != "voice":
             return None
+        if token:
+            served = TelephonyEvent(
+                provider=provider.name,
+                event_key=f"call:{call_sid}:voice:{token}"[:160],
+                kind="voice",
+                provider_id=call_sid[:64],
+                assignment_id=attempt.assignment_id,
+                result="prompt",
+                detail={},
+                received_at=platform.clock.now(),
+            )
+            try:
+                with session.begin_nested():
+                    session.add(served)
+                    session.flush()
+            except IntegrityError:
+                return REPLAYED
         prompt = _prompt(attempt)
         row = session.get(ExpertConfirmation, attempt.assignment_id)
         assert row is not None
@@ -70,11 +96,6 @@ def gather_twiml(platform: Platform, provider: TwilioProvider, call_sid: str, re
         row = session.get(ExpertConfirmation, attempt.assignment_id)
         assert row is not None
         language = _prompt(attempt).language
-        if result == DUPLICATE:  # a retried webhook: answer from the state it left
-            settled_here = row.state == "settled" and attempt.digits in ("1", "2")
-            result = (CONFIRMED if attempt.digits == "1" else DECLINED) if settled_here else INVALID_KEY
-            if row.state == "settled" and not settled_here:
-                result = CLOSED
         if result == CONFIRMED:
             return say_twiml(voice_reply(row.locale, "confirmed"), language)
         if result == DECLINED:

@@ -179,21 +179,31 @@ def test_unknown_call_id_is_refused(twilio_world: TwilioWorld) -> None:
     assert events(world.platform) == []
 
 
-def test_repeated_webhooks_change_nothing(twilio_world: TwilioWorld, clock: ManualClock) -> None:
+def test_replayed_webhooks_are_refused_and_change_nothing(
+    twilio_world: TwilioWorld, clock: ManualClock
+) -> None:
     world = twilio_world
     member = drawn(world)
     status = world.fake.complete(only_call(world), "no-answer")
     again = world.fake.replay(status)
-    assert (status.status_code, again.status_code) == (200, 200)
+    assert (status.status_code, again.status_code) == (200, 403)
+    assert "telephony-replayed" in again.text
     world.platform.tasks.join()
     assert confirmation(world.platform, member).calls_on_number == 1
     clock.advance(timedelta(seconds=300))
     settle_down(world)
-    hooks = world.fake.answer(only_call(world), "2")
-    retried = world.fake.replay(hooks[-1])  # Twilio retries the gather: same answer, nothing new
-    assert retried.status_code == 200 and spoken(retried.text) == spoken(hooks[-1].text)
+
+    voice, pressed = world.fake.answer(only_call(world), "2")
+    prompts = attempts(world.platform, member)[-1].prompts
+    assert world.fake.replay(voice).status_code == 403  # a replayed prompt request uses up no prompt
+    assert attempts(world.platform, member)[-1].prompts == prompts
+    replayed = world.fake.replay(pressed)
+    assert replayed.status_code == 403
     world.platform.tasks.join()
+    assert confirmation(world.platform, member).outcome == "declined"
     assert len(world.fake.calls) == 3  # the two calls to the member and one to the replacement
+    sms = world.fake.inbound_sms(world.committee.cards[member].phones[0], "123456 1")
+    assert world.fake.replay(sms).status_code == 403
     with world.platform.session_factory() as session:
         keys = session.scalar(select(func.count()).select_from(TelephonyEvent))
         distinct = session.scalar(select(func.count(func.distinct(TelephonyEvent.event_key))))
