@@ -15,6 +15,7 @@ from experts.telephony.memory import InMemoryProvider
 from experts.telephony.protocol import ProviderError, ProviderEvent, TelephonyProvider, VoicePrompt
 from experts.telephony.simulator import SimulatorProvider
 from experts.telephony.twilio import TwilioProvider
+from tendering.errors import InvalidInput
 
 if TYPE_CHECKING:
     from tendering.platform import Platform
@@ -36,6 +37,9 @@ _lock = threading.Lock()
 def build_provider(platform: Platform) -> TelephonyProvider:
     """The provider ``platform.settings.telephony`` names."""
     settings = platform.settings.telephony
+    if platform.settings.environment == "production" and settings.provider != "twilio":
+        msg = f"production needs a real telephony provider, not {settings.provider!r} ([telephony] provider)"
+        raise InvalidInput(msg, code="telephony-config")
     if settings.provider == "twilio":
         return TwilioProvider.from_settings(settings)
     if settings.provider == "simulator":

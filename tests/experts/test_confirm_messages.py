@@ -144,3 +144,20 @@ def test_simulator_outcomes_follow_the_clock_and_the_seed() -> None:
     keys = {(e.kind, e.digits or e.status) for e in events_one}
     assert ("keypress", "1") in keys and ("keypress", "2") in keys
     assert any(e.kind == "sms_inbound" and e.body in ("654321 1", "654321 2") for e in events_one)
+
+
+def test_production_refuses_the_simulated_providers() -> None:
+    from types import SimpleNamespace
+
+    from experts.telephony import build_provider
+    from tendering.platform import Platform
+
+    for name in ("simulator", "memory"):
+        settings = SimpleNamespace(environment="production", telephony=TelephonySettings(provider=name))
+        fake_platform: Platform = SimpleNamespace(settings=settings, clock=ManualClock())  # type: ignore[assignment]
+        with pytest.raises(InvalidInput, match="real telephony provider"):
+            build_provider(fake_platform)
+    development = SimpleNamespace(
+        environment="development", telephony=TelephonySettings(provider="simulator")
+    )
+    assert build_provider(SimpleNamespace(settings=development, clock=ManualClock())).name == "simulator"  # type: ignore[arg-type]
