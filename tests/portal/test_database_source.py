@@ -140,3 +140,27 @@ def test_served_portal_reads_the_database(client: Any, seeded: dict[str, Seeded]
     assert validate(record, "record-package").ok
     assert "城南道路改造工程施工招标" in client.get("/feed.atom").text
     assert str(seeded["cleaning"].tender_id) in client.get("/sitemap.xml").text
+
+
+def test_list_items_are_the_detail_views_without_lots_and_documents(
+    platform: Platform, seeded: dict[str, Seeded]
+) -> None:
+    from dataclasses import replace
+
+    source = DatabasePublicTenders(platform.session_factory)
+    items = source.search(parse_query({})).items
+    assert len(items) == 3
+    for item in items:
+        full = source.get(item.id)
+        assert full.lots and full.documents  # the detail has them; the list leaves them out
+        assert item == replace(full, lots=(), documents=())
+    cancelled = next(item for item in items if item.status == "cancelled")
+    assert cancelled.cancel_reason == "项目资金未落实。"
+    assert cancelled.last_changed == T0 + timedelta(days=5)
+
+
+def test_export_views_are_the_detail_views(platform: Platform, seeded: dict[str, Seeded]) -> None:
+    source = DatabasePublicTenders(platform.session_factory)
+    exported = list(source.changed(None, None, limit=10))
+    assert len(exported) == 3
+    assert exported == [source.get(view.id) for view in exported]
