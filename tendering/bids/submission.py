@@ -5,9 +5,10 @@ Order of work for a submission (protocols.md, "Submission and receipt"):
 1. every check that needs no writing: the tender is published and before its deadline by the server's
    clock, its opening key is registered, the organisation is eligible, the statement is well formed,
    matches the upload, is signed by a valid signing certificate of the logged-in organisation, names
-   lots of this tender and a nonce never seen before; the uploaded bytes have the declared SHA-256 and
-   parse as CMS AuthEnvelopedData addressed to this tender's opening certificate;
-2. the envelope goes to the blob store (fsynced);
+   lots of this tender and a nonce never seen before; the upload parses as CMS AuthEnvelopedData
+   addressed to this tender's opening certificate;
+2. the envelope goes to the blob store (fsynced), which refuses it - keeping nothing - unless its
+   SHA-256 is the declared one;
 3. one transaction: the bid and its new version, the monitor metadata and the blinded log entry;
 4. the receipt is built (signed, time-stamped, with the inclusion proof) and returned.
 
@@ -21,6 +22,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
@@ -101,32 +103,53 @@ def _check_matches(statement: Statement, *, tender_id: uuid.UUID, uscc: str, upl
         )
 
 
-def _check_envelope(platform: Platform, upload: UploadSession, opening: x509.Certificate) -> None:
-    path = partial_path(platform, upload.id)
+def _sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
-        if digest.hexdigest() != upload.declared_sha256:
-            raise InvalidInput(
-                "the uploaded bytes do not have the declared SHA-256; upload the file again",
-                code="envelope-digest-mismatch",
-            )
-        handle.seek(0)
-        try:
+    return digest.hexdigest()
+
+
+def _digest_mismatch() -> InvalidInput:
+    return InvalidInput(
+        "the uploaded bytes do not have the declared SHA-256; upload the file again",
+        code="envelope-digest-mismatch",
+    )
+
+
+def _check_envelope(platform: Platform, upload: UploadSession, opening: x509.Certificate) -> None:
+    """The upload is an AuthEnvelopedData addressed to ``opening`` (its structure only: the encrypted
+    content is skipped, so this costs a few reads whatever the size; the digest is checked on storing)."""
+    path = partial_path(platform, upload.id)
+    try:
+        with path.open("rb") as handle:
             info = peek_envelope(handle)
-        except CmsError as exc:
-            raise InvalidInput(
-                "the file is not a sealed bid (CMS AuthEnvelopedData); unencrypted bids are refused "
-                f"(Electronic Bidding Measures Art. 26): {exc}",
-                code="envelope-not-sealed",
-            ) from None
+    except CmsError as exc:
+        if _sha256_of(path) != upload.declared_sha256:
+            raise _digest_mismatch() from None  # damaged in transit, not a wrong file
+        raise InvalidInput(
+            "the file is not a sealed bid (CMS AuthEnvelopedData); unencrypted bids are refused "
+            f"(Electronic Bidding Measures Art. 26): {exc}",
+            code="envelope-not-sealed",
+        ) from None
     if not info.is_addressed_to(opening):
         raise InvalidInput(
             "the envelope is not sealed to this tender's opening certificate, so it could never be "
             "opened; seal it again with this tender's opening certificate",
             code="envelope-wrong-recipient",
         )
+
+
+def _store_envelope(platform: Platform, upload: UploadSession) -> None:
+    """Copy the upload into the blob store (fsynced); refused, and nothing kept, if the digest differs."""
+    with partial_path(platform, upload.id).open("rb") as handle:
+        try:
+            platform.blobs.put(handle, expected_sha256=upload.declared_sha256)
+        except InvalidInput as exc:
+            if exc.code == "digest-mismatch":
+                raise _digest_mismatch() from None
+            raise
 
 
 def _log_version(
@@ -212,9 +235,8 @@ def finalise_upload(
         lots = check_lots(tender, statement.lots)
         _check_fresh_nonce(session, statement.nonce)
     _check_envelope(platform, upload, opening)
+    _store_envelope(platform, upload)
     path = partial_path(platform, upload.id)
-    with path.open("rb") as handle:
-        platform.blobs.put(handle, expected_sha256=upload.declared_sha256)
     try:
         version_id = _record_submission(
             platform, upload, bidder_id=bidder_id, uscc=uscc, lots=lots, statement=statement, client=client

@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from datetime import timedelta
 
+import pytest
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 
@@ -107,18 +108,24 @@ def test_bad_chunks_are_refused(
     assert incomplete.json()["offset"] == 0
 
 
+@pytest.mark.parametrize("position", [0, -40])  # the DER header, or inside the encrypted content
 def test_corrupted_bytes_are_caught_at_finalisation(
-    app_client: TestClient,
+    app_client: TestClient,  # type: ignore[type-arg]
+    platform: Platform,
     tender: OpenTender,
-    bidders: list[Bidder],  # type: ignore[type-arg]
+    bidders: list[Bidder],
+    position: int,
 ) -> None:
     bidder = bidders[0]
-    envelope = sealed(tender.opening)
+    envelope = sealed(tender.opening, b"z" * 300)
     upload_id = start_upload(app_client, bidder, tender.id, envelope).json()["id"]
-    corrupted = bytes([envelope[0] ^ 1]) + envelope[1:]
-    assert send_chunk(app_client, bidder, upload_id, 0, corrupted).status_code == 204
+    corrupted = bytearray(envelope)
+    corrupted[position] ^= 1
+    assert send_chunk(app_client, bidder, upload_id, 0, bytes(corrupted)).status_code == 204
     answer = _finalise(app_client, bidder, upload_id, tender, envelope)
     assert answer.status_code == 400 and answer.json()["code"] == "envelope-digest-mismatch"
+    assert not platform.blobs.exists(hashlib.sha256(envelope).hexdigest())
+    assert not platform.blobs.exists(hashlib.sha256(bytes(corrupted)).hexdigest())
 
 
 def test_an_upload_belongs_to_its_bidder(
