@@ -145,6 +145,13 @@ def run_demo(directory: Path, echo: Echo = print) -> DemoResult:
         database_url=None,
         redis_url=None,
         public_url=f"http://127.0.0.1:{port}",
+        # simulated experts: a fixed seed so every run shows the same declines and replacements
+        telephony={
+            "provider": "simulator",
+            "simulator_seed": 21,
+            "simulator_confirm_probability": 0.55,
+            "simulator_decline_probability": 0.25,
+        },
     )
     echo(
         f"[1/{STEPS}] Embedded default in {directory}: SQLite at {settings.effective_database_url}, "
@@ -217,6 +224,7 @@ def run_demo(directory: Path, echo: Echo = print) -> DemoResult:
         f"Done: {len(result.logins)} participants logged in, {len(result.refusals)} refusals shown, "
         f"{len(result.tenders)} tenders published, {result.bids.get('receipts', 0)} bid receipts verified, "
         f"{len(result.bids.get('outcomes', {}))} envelopes decided at the opening, "
+        f"an expert committee drawn and confirmed, "
         f"log verified at sizes {result.log_sizes}, rewrite detected. State kept in {directory}."
     )
     return result

@@ -65,6 +65,11 @@ class _Cli:
         return output
 
 
+def run_cli(context: DemoContext, who: str, *args: str, show: int = 0) -> str:
+    """Run ``sealbid <args>`` as participant ``who`` (its own token cache); DemoFailed if it fails."""
+    return _Cli(context)(who, *args, show=show)
+
+
 def _login(cli: _Cli, context: DemoContext, who: str) -> None:
     cli(
         who,

@@ -34,6 +34,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert all(entry["lots"][0]["price"]["amount"] for entry in opened)
     assert "11650000.00" in {entry["lots"][0]["price"]["amount"] for entry in opened}  # the replacement
     assert "OK" in result.bids["verify"]
+    # Experts: the committee of five is confirmed through the simulated calls, with declines replaced
+    # in the verifiable order, and the draw recomputed from the public log matches.
+    assert result.experts["pool"] == 300
+    totals = result.experts["totals"]
+    assert totals["confirmed"] == 5
+    assert totals["pending"] == 0
+    assert totals["declined"] >= 1
+    assert "MATCHES" in result.experts["verify"]
     assert lines[-1].startswith("Done:")
 
 
