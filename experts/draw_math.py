@@ -13,10 +13,13 @@ as in RFC 9562; integers unsigned 32-bit big-endian):
   reserves by rank: u32(line index) || u32(rank) || role byte (0x01 member, 0x02 reserve) || expert_id).
 
 Selection: the global order is over the union of the lines' eligible sets. Line by line, in request
-order, a line's sequence is the global order restricted to that line's eligible set minus the
-experts an earlier line already selected; its first ``count`` are members (ranks 0..count-1), the next
-``reserves`` are reserves. A replacement takes the next expert of that sequence not yet assigned in the
-request (and still eligible when it is taken).
+order, a line's sequence is the global order restricted to that line's eligible set minus the members
+of earlier lines; its first ``count`` are the members (ranks 0..count-1). Then, line by line again, the
+reserves are the next ``reserves`` experts of the line's sequence that are neither a member of any line
+nor a reserve of an earlier line (their rank is their position in the sequence). Members come first so
+that one line's reserves never starve a later line of members. A replacement takes the next expert of
+the line's sequence after the highest rank used, not yet assigned in the request (and still eligible
+when it is taken).
 """
 
 from __future__ import annotations
@@ -117,15 +120,15 @@ def drawn_hash(picks: Sequence[Pick]) -> str:
 def line_sequences(
     global_order: Sequence[uuid.UUID], lines: Sequence[Line], eligible: Sequence[Iterable[uuid.UUID]]
 ) -> list[list[uuid.UUID]]:
-    """Each line's sequence: the global order restricted to its eligible set, minus the experts an
-    earlier line selected (its members and reserves)."""
-    taken: set[uuid.UUID] = set()
+    """Each line's sequence: the global order restricted to its eligible set, minus the members of
+    earlier lines (a line's members are the first ``count`` of its sequence)."""
+    members: set[uuid.UUID] = set()
     sequences: list[list[uuid.UUID]] = []
     for line, ids in zip(lines, eligible, strict=True):
         allowed = set(ids)
-        sequence = [e for e in global_order if e in allowed and e not in taken]
+        sequence = [e for e in global_order if e in allowed and e not in members]
         sequences.append(sequence)
-        taken.update(sequence[: line.count + line.reserves])
+        members.update(sequence[: line.count])
     return sequences
 
 
@@ -145,8 +148,18 @@ def select(
     for index, (line, sequence) in enumerate(zip(lines, sequences, strict=True)):
         if len(sequence) < line.count:
             raise DrawShort(index, line.specialty, line.count, len(sequence))
-        for rank, expert in enumerate(sequence[: line.count + line.reserves]):
-            picks.append(Pick(index, rank, "member" if rank < line.count else "reserve", expert))
+        picks.extend(Pick(index, rank, "member", sequence[rank]) for rank in range(line.count))
+    taken = {pick.expert_id for pick in picks}
+    for index, (line, sequence) in enumerate(zip(lines, sequences, strict=True)):
+        wanted = line.reserves
+        for rank in range(line.count, len(sequence)):
+            if wanted == 0:
+                break
+            if sequence[rank] in taken:
+                continue
+            picks.append(Pick(index, rank, "reserve", sequence[rank]))
+            taken.add(sequence[rank])
+            wanted -= 1
     return picks, sequences
 
 

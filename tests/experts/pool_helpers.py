@@ -116,6 +116,16 @@ class Drawn:
 
 
 @pytest.fixture
+def hold_confirmations(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep ``experts.confirm`` messages in the outbox (the draw tests settle assignments themselves).
+
+    Once the confirmation's tasks are registered (another test module imported them), a worker started
+    by the app client would otherwise call and settle the drawn experts concurrently with the test.
+    """
+    monkeypatch.delitem(platform.tasks._actors, "experts.confirm", raising=False)
+
+
+@pytest.fixture
 def drawn(platform: Platform, clock: ManualClock, parties: Parties) -> Drawn:
     """A drawn committee out of a pool of 12 A0101 experts."""
     expert_ids = add_experts(platform, many(12))

@@ -49,7 +49,12 @@ def _draw_body(clock: ManualClock, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def drawn_over_api(
-    app_client: Client, as_: Headers, platform: Platform, clock: ManualClock, parties: Parties
+    app_client: Client,
+    as_: Headers,
+    platform: Platform,
+    clock: ManualClock,
+    parties: Parties,
+    hold_confirmations: None,
 ) -> tuple[uuid.UUID, str]:
     add_experts(platform, many(15))
     tender_id = published(platform, clock, parties)

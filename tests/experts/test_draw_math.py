@@ -128,3 +128,29 @@ def test_the_drawn_hash_covers_every_pick() -> None:
 def test_packing_ids_round_trips_sorted() -> None:
     ids = [uuid.uuid4() for _ in range(50)]
     assert draw_math.unpack_ids(draw_math.pack_ids(ids)) == sorted(ids, key=lambda e: e.bytes)
+
+
+def test_reserves_never_starve_a_later_line_of_members() -> None:
+    ids = [uuid.UUID(int=i) for i in range(1, 5)]  # four experts who all qualify for both lines
+    picks, sequences = draw_math.select(b"\x05" * 32, [Line("A01", 3, 1), Line("A0101", 1, 0)], [ids, ids])
+    order = draw_math.order(b"\x05" * 32, ids)
+    assert [(p.line_index, p.role, p.expert_id) for p in picks] == [
+        (0, "member", order[0]),
+        (0, "member", order[1]),
+        (0, "member", order[2]),
+        (1, "member", order[3]),
+    ]  # line 0 gets no reserve: its only candidate is line 1's member
+    assert sequences[1] == [order[3]]
+
+
+def test_a_reserve_keeps_its_position_in_the_sequence_as_rank() -> None:
+    ids = [uuid.UUID(int=i) for i in range(1, 9)]
+    seed = b"\x09" * 32
+    picks, sequences = draw_math.select(seed, [Line("A01", 2, 2), Line("A0101", 2, 0)], [ids, ids])
+    line1 = {p.expert_id for p in picks if p.line_index == 1}
+    for pick in picks:
+        assert sequences[pick.line_index][pick.rank] == pick.expert_id
+    reserves = [p for p in picks if p.role == "reserve"]
+    assert len(reserves) == 2
+    assert not {p.expert_id for p in reserves} & line1
+    assert [p.rank for p in reserves] == sorted(p.rank for p in reserves)

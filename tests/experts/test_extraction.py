@@ -307,3 +307,24 @@ def test_an_interrupted_draw_is_completed_by_asking_again(
     assert len(assignments(platform, request_id)) == 5
     types = [e["type"] for e in _entries(platform)]
     assert (types.count("experts.draw_committed"), types.count("experts.drawn")) == (1, 1)
+
+
+def test_a_draw_that_comes_out_short_is_recorded_and_refused(
+    platform: Platform, clock: ManualClock, parties: Parties, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from experts.draw_math import DrawShort
+
+    def short(*_: object) -> None:
+        raise DrawShort(0, "A0101", 4, 3)
+
+    monkeypatch.setattr("experts.draw_math.select", short)
+    tender_id = published(platform, clock, parties)
+    add_experts(platform, many(8))
+    with pytest.raises(PoolShort) as caught:
+        draw_for(platform, clock, tender_id, parties, lines=[("A0101", 4, 1)])
+    assert (caught.value.extra["specialty"], caught.value.extra["needed"]) == ("A0101", 4)
+    request_id = uuid.UUID(caught.value.extra["request"])
+    assert _request(platform, request_id).state == "short"
+    assert "experts.draw_short" in [e["type"] for e in _entries(platform)]
+    monkeypatch.undo()
+    assert draw_for(platform, clock, tender_id, parties, lines=[("A0101", 4, 1)]) != request_id

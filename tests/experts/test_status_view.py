@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -11,6 +12,8 @@ from experts.draw_public import status_view
 from tendering.platform import Platform
 from tests.experts.pool_helpers import Drawn, assignments, system
 from tests.identity.conftest import token_for
+
+pytestmark = pytest.mark.usefixtures("hold_confirmations")  # the tests settle by hand
 
 
 def test_counts_follow_the_outcomes_and_show_the_short_alert(

@@ -27,6 +27,8 @@ from tests.experts.pool_helpers import Drawn, assignments, system
 from tests.tenders.conftest import Parties
 from tests.tenders.helpers import authority
 
+pytestmark = pytest.mark.usefixtures("hold_confirmations")  # the tests settle by hand
+
 Client = TestClient[Litestar]
 
 
