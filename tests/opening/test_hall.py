@@ -30,12 +30,12 @@ from tests.opening.hall_fixtures import (  # noqa: F401 - fixtures
     finish,
     hall_tender,
     parties,
+    published_tender,
     release_share,
     test_pki,
 )
 from tests.portal.signin_helpers import csrf_of, sign_in
 from tests.tenders.conftest import Parties, register
-from tests.tenders.helpers import published
 
 
 def hall_url(hall: HallTender, rest: str = "") -> str:
@@ -87,7 +87,7 @@ def test_no_hall_before_the_deadline(
     parties: Parties,
     test_pki: BuiltPki,
 ) -> None:
-    open_tender = published(platform, clock, parties)  # still taking bids: no opening session
+    open_tender = published_tender(platform, clock, parties)  # still taking bids: no opening session
     agency = token_for(app_client, test_pki.signing("agency"))
     response = app_client.get(f"/tenders/{open_tender}/opening-hall/state", headers=agency)
     assert response.status_code == 404
