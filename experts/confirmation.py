@@ -201,11 +201,15 @@ def _record_request(
     platform: Platform, attempt_id: uuid.UUID, provider_id: str | None, refused: str | None
 ) -> None:
     with platform.transaction() as session:
-        attempt = session.get(ContactAttempt, attempt_id, with_for_update=True)
-        if attempt is None or attempt.status != "placing":
+        assignment_id = session.scalar(
+            select(ContactAttempt.assignment_id).where(ContactAttempt.id == attempt_id)
+        )
+        if assignment_id is None:
             return
-        row = _locked(session, attempt.assignment_id)
-        assert row is not None
+        row = _locked(session, assignment_id)  # the row first, then the attempt (one lock order)
+        attempt = session.get(ContactAttempt, attempt_id, with_for_update=True, populate_existing=True)
+        if row is None or attempt is None or attempt.status != "placing":
+            return
         event = "call_placed" if attempt.channel == "voice" else "sms_sent"
         attempt.provider_id = provider_id
         attempt.status = "initiated" if provider_id else "failed"

@@ -91,11 +91,20 @@ def _detail(event: ProviderEvent) -> dict[str, Any]:
 
 
 def _attempt(session: Session, provider: str, provider_id: str) -> ContactAttempt | None:
+    """The attempt, locked after its confirmation row (always row, then attempt: no lock-order deadlock)."""
+    found = session.scalars(
+        select(ContactAttempt.assignment_id).where(
+            ContactAttempt.provider == provider, ContactAttempt.provider_id == provider_id
+        )
+    ).one_or_none()
+    if found is None:
+        return None
+    session.get(ExpertConfirmation, found, with_for_update=True)
     return session.scalars(
         select(ContactAttempt)
         .where(ContactAttempt.provider == provider, ContactAttempt.provider_id == provider_id)
         .with_for_update()
-    ).one_or_none()
+    ).one()
 
 
 def _about_attempt(

@@ -51,12 +51,14 @@ def voice_twiml(platform: Platform, provider: TwilioProvider, call_sid: str, tok
     limit = platform.settings.telephony.gather_attempts
     with platform.transaction() as session:
         attempt = session.scalars(
-            select(ContactAttempt)
-            .where(ContactAttempt.provider == provider.name, ContactAttempt.provider_id == call_sid)
-            .with_for_update()
+            select(ContactAttempt).where(
+                ContactAttempt.provider == provider.name, ContactAttempt.provider_id == call_sid
+            )
         ).one_or_none()
         if attempt is None or attempt.channel != "voice":
             return None
+        session.get(ExpertConfirmation, attempt.assignment_id, with_for_update=True)  # row, then attempt
+        session.refresh(attempt, with_for_update=True)
         if token:
             served = TelephonyEvent(
                 provider=provider.name,

@@ -12,7 +12,7 @@ from experts.telephony import bind_provider
 from experts.telephony.memory import InMemoryProvider
 from tendering.platform import Platform
 from tests.experts.pool_helpers import Drawn, assignments
-from tests.experts.telephony.helpers import confirmation, log_entries
+from tests.experts.telephony.helpers import confirmation, join_until, log_entries
 
 
 def _phones(platform: Platform, assignment_id: uuid.UUID) -> list[str]:
@@ -43,9 +43,9 @@ def test_a_drawn_committee_is_called_confirmed_declined_and_replaced(
     bind_provider(platform, provider)
     platform.tasks.start_worker()
     platform.tasks.relay()  # the draw's experts.confirm messages (sent at commit) run on this worker
-    platform.tasks.join()
-
     members = [a for a in assignments(platform, drawn.request_id) if a.role == "member"]
+    join_until(platform, lambda: len(provider.calls) == len(members))
+
     assert sorted(call.to for call in provider.calls) == sorted(_phones(platform, m.id)[0] for m in members)
     by_number = {call.to: call.call_id for call in provider.calls}
     with platform.session_factory() as session:
@@ -56,6 +56,7 @@ def test_a_drawn_committee_is_called_confirmed_declined_and_replaced(
     provider.press(by_number[_phones(platform, first.id)[0]], "1")
     provider.press(by_number[_phones(platform, second.id)[0]], "2")
     _run(platform)
+    join_until(platform, lambda: len(provider.calls) == len(members) + 1)
     assert _status(platform, first.id) == "confirmed"
     assert _status(platform, second.id) == "declined"
     assert confirmation(platform, second.id).outcome == "declined"
@@ -79,7 +80,7 @@ def test_declines_beyond_the_reserves_raise_the_pool_short_alert(platform: Platf
     bind_provider(platform, provider)
     platform.tasks.start_worker()
     platform.tasks.relay()
-    platform.tasks.join()
+    join_until(platform, lambda: len(provider.calls) == 4)
     answered: set[str] = set()
     for _ in range(10):  # everyone declines, the reserves too
         for call in list(provider.calls):
@@ -87,6 +88,15 @@ def test_declines_beyond_the_reserves_raise_the_pool_short_alert(platform: Platf
                 answered.add(call.call_id)
                 provider.press(call.call_id, "2")
         _run(platform)
+
+    def short() -> bool:
+        with platform.session_factory() as session:
+            return (
+                session.scalar(select(ExpertAlert.id).where(ExpertAlert.request_id == drawn.request_id))
+                is not None
+            )
+
+    join_until(platform, short)
     with platform.session_factory() as session:
         alerts = list(session.scalars(select(ExpertAlert).where(ExpertAlert.request_id == drawn.request_id)))
     assert alerts and {alert.kind for alert in alerts} == {"pool_short"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -113,3 +113,12 @@ def log_entries(platform: Platform, prefix: str = "experts.confirmation.") -> li
             json.loads(row) for row in session.scalars(select(LogEntry.entry).order_by(LogEntry.leaf_index))
         ]
     return [entry for entry in entries if str(entry["type"]).startswith(prefix)]
+
+
+def join_until(platform: Platform, done: Callable[[], bool], rounds: int = 100) -> None:
+    """Run the workers until ``done()``: a Redis worker may still hold a fetched message after a join."""
+    for _ in range(rounds):
+        platform.tasks.join()
+        if done():
+            return
+    raise AssertionError("the tasks did not get there")
