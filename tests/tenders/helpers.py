@@ -44,7 +44,10 @@ def published(
     service.submit(platform, tender_id, actor=agency(parties))
     service.approve(platform, tender_id, actor=authority(parties))
     clock.advance(timedelta(hours=1))
-    assert tick(platform).published == (tender_id,)
+    # The tick publishes it, unless a running app's in-process worker ran the tenders.publish task
+    # (sent at the approval) first; either way it is published exactly once, now.
+    assert tick(platform).published in ((tender_id,), ())
+    assert state_of(platform, tender_id) == "published"
     return tender_id
 
 
