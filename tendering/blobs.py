@@ -7,10 +7,12 @@ reader never sees a partial blob and a crash loses nothing that was acknowledged
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
 import re
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -56,6 +58,17 @@ class BlobStore(Protocol):
 
     def put(self, source: BinaryIO | Iterable[bytes], *, expected_sha256: str | None = None) -> BlobRef:
         """Store the bytes from ``source``; refuse them if ``expected_sha256`` does not match."""
+        ...
+
+    def adopt(self, path: Path, *, sha256: str) -> BlobRef:
+        """Move the finished file at ``path`` into the store as the blob ``sha256``.
+
+        For callers that hashed the bytes in the same pass that wrote them (an upload that hashes
+        its chunks as they arrive, the opening that writes a verified package): the store takes the
+        file without reading it again. The caller vouches for ``sha256``; ``path`` is gone afterwards
+        (moved in, or removed when the blob was already stored). Raises NotFound if ``path`` does
+        not exist.
+        """
         ...
 
     def open(self, sha256: str) -> BinaryIO:
@@ -119,6 +132,51 @@ class FilesystemBlobStore:
             tmp.unlink(missing_ok=True)
             raise
 
+    def adopt(self, path: Path, *, sha256: str) -> BlobRef:
+        """Fsync ``path``, rename it into place and fsync the directories on the way.
+
+        A file on another file system is copied into the store's temporary directory first (the
+        rename must stay atomic), so the blob is complete or absent, never partial.
+        """
+        final = self._path(sha256)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise NotFound(f"no file to adopt at {path}", code="blob-source-missing") from None
+        if final.exists():
+            path.unlink()
+            return BlobRef(sha256, final.stat().st_size)
+        _fsync_file(path)
+        self._make_parents(final)
+        try:
+            path.replace(final)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            self._adopt_across_devices(path, final)
+        _fsync_dir(final.parent)
+        return BlobRef(sha256, size)
+
+    def _make_parents(self, final: Path) -> None:
+        for parent in (final.parent.parent, final.parent):
+            if not parent.is_dir():
+                parent.mkdir(parents=True, exist_ok=True)
+                _fsync_dir(parent.parent)
+
+    def _adopt_across_devices(self, path: Path, final: Path) -> None:
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="adopt-")
+        tmp = Path(tmp_name)
+        try:
+            with path.open("rb") as src, os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(src, out, CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+            tmp.replace(final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        path.unlink()
+
     def open(self, sha256: str) -> BinaryIO:
         """Open the blob for streaming reads."""
         try:
@@ -142,6 +200,14 @@ class FilesystemBlobStore:
         fd, name = tempfile.mkstemp(dir=self._tmp, prefix="ping-")
         os.close(fd)
         Path(name).unlink()
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -171,6 +237,25 @@ class MemoryBlobStore:
         with self._lock:
             self._blobs.setdefault(sha, data)
         return BlobRef(sha, len(data))
+
+    def adopt(self, path: Path, *, sha256: str) -> BlobRef:
+        """Read ``path`` into memory, check it really is ``sha256`` and remove the file.
+
+        The check makes a caller that vouches for a wrong digest fail its tests here.
+        """
+        _check_digest(sha256)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"no file to adopt at {path}", code="blob-source-missing") from None
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha256:
+            msg = f"content hash {actual} does not match the vouched {sha256}"
+            raise InvalidInput(msg, code="digest-mismatch")
+        with self._lock:
+            self._blobs.setdefault(sha256, data)
+        path.unlink()
+        return BlobRef(sha256, len(data))
 
     def open(self, sha256: str) -> BinaryIO:
         """A BytesIO over the blob."""

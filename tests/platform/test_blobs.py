@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tendering.blobs import BlobStore, FilesystemBlobStore, MemoryBlobStore
+from tendering.blobs import BlobRef, BlobStore, FilesystemBlobStore, MemoryBlobStore
 from tendering.errors import InvalidInput, NotFound
 
 
@@ -103,3 +104,75 @@ def test_any_bytes_round_trip(data: bytes) -> None:
     store = MemoryBlobStore()
     ref = store.put([data])
     assert store.open(ref.sha256).read() == data
+
+
+def test_adopt_moves_the_file_in_without_a_copy(store: BlobStore, tmp_path: Path) -> None:
+    data = os.urandom(3 * 65536 + 7)
+    src = tmp_path / "finished.part"
+    src.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    ref = store.adopt(src, sha256=sha)
+    assert ref == BlobRef(sha, len(data))
+    assert not src.exists()
+    with store.open(sha) as f:
+        assert f.read() == data
+    assert _leftovers(store) == []
+
+
+def test_adopt_of_a_stored_blob_removes_the_source_and_keeps_the_blob(
+    store: BlobStore, tmp_path: Path
+) -> None:
+    data = b"the same sealed envelope twice"
+    ref = store.put([data])
+    src = tmp_path / "again.part"
+    src.write_bytes(data)
+    assert store.adopt(src, sha256=ref.sha256) == ref
+    assert not src.exists()
+    with store.open(ref.sha256) as f:
+        assert f.read() == data
+
+
+def test_adopt_of_a_missing_file_is_not_found(store: BlobStore, tmp_path: Path) -> None:
+    with pytest.raises(NotFound) as err:
+        store.adopt(tmp_path / "never-written", sha256="a" * 64)
+    assert err.value.code == "blob-source-missing"
+
+
+def test_adopt_refuses_a_malformed_digest(store: BlobStore, tmp_path: Path) -> None:
+    src = tmp_path / "x.part"
+    src.write_bytes(b"x")
+    with pytest.raises(InvalidInput):
+        store.adopt(src, sha256="not-a-digest")
+    assert src.exists()
+
+
+def test_memory_store_refuses_a_vouched_digest_that_is_wrong(tmp_path: Path) -> None:
+    store = MemoryBlobStore()
+    src = tmp_path / "x.part"
+    src.write_bytes(b"what was really written")
+    wrong = hashlib.sha256(b"what the caller believed").hexdigest()
+    with pytest.raises(InvalidInput) as err:
+        store.adopt(src, sha256=wrong)
+    assert err.value.code == "digest-mismatch"
+    assert not store.exists(wrong)
+
+
+def test_adopt_across_file_systems_copies_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = FilesystemBlobStore(tmp_path / "blobs")
+    data = os.urandom(100_000)
+    src = tmp_path / "elsewhere.part"
+    src.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    real_replace = Path.replace
+
+    def replace(self: Path, target: Path) -> Path:  # the first rename crosses devices
+        if self == src:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", replace)
+    assert store.adopt(src, sha256=sha) == BlobRef(sha, len(data))
+    assert not src.exists()
+    with store.open(sha) as f:
+        assert f.read() == data
+    assert _leftovers(store) == []
