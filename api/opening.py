@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, JSONBody
+from litestar.response import Stream
 from litestar.types import ControllerRouterHandler
 
 from api.auth import PRINCIPAL_DEPENDENCY, PUBLIC, PrincipalDep, client_address, requires
@@ -30,6 +34,8 @@ from tendering.opening import decryption, progress, releases
 from tendering.opening.opener import open_in_background
 
 NO_STORE = {"Cache-Control": "no-store"}
+#: The layer download is sent in chunks of this size: never the whole layer in memory.
+LAYER_CHUNK = 256 * 1024
 
 
 def _unb64(value: str, what: str, limit: int) -> bytes:
@@ -39,6 +45,12 @@ def _unb64(value: str, what: str, limit: int) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput(f"{what} is not valid base64", code="invalid-base64") from None
+
+
+def _chunks(stack: contextlib.ExitStack, stream: BinaryIO) -> Iterator[bytes]:
+    with stack:
+        while chunk := stream.read(LAYER_CHUNK):
+            yield chunk
 
 
 @dataclass
@@ -109,11 +121,25 @@ class BidderLayerController(Controller):
     @get("/layer", sync_to_thread=True, summary="My middle-layer envelope (during the decryption window)")
     def layer(
         self, *, platform: PlatformDep, principal: PrincipalDep, tender_id: FromPath[uuid.UUID]
-    ) -> Response[bytes]:
-        """The caller's own layer, still sealed to its encryption certificate (application/pkcs7-mime)."""
-        with decryption.own_middle_layer(platform, tender_id, bidder_id=principal.identity_id) as stream:
-            data = stream.read()
-        return Response(data, media_type="application/pkcs7-mime", headers=NO_STORE)
+    ) -> Stream:
+        """The caller's own layer, still sealed to its encryption certificate (application/pkcs7-mime),
+        streamed from the blob store in chunks."""
+        stack = contextlib.ExitStack()
+        stream = stack.enter_context(
+            decryption.own_middle_layer(platform, tender_id, bidder_id=principal.identity_id)
+        )
+        try:
+            size = stream.seek(0, os.SEEK_END)
+            stream.seek(0)
+        except BaseException:
+            stack.close()
+            raise
+        return Stream(
+            _chunks(stack, stream),
+            media_type="application/pkcs7-mime",
+            headers={**NO_STORE, "Content-Length": str(size)},
+            background=BackgroundTask(stack.close),  # also when the client went away before the end
+        )
 
     @post("/layer-key", sync_to_thread=True, summary="The key of my layer, signed")
     def layer_key(

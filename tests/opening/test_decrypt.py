@@ -6,6 +6,7 @@ import base64
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -168,3 +169,61 @@ def test_a_wrong_key_is_refused_and_changes_nothing(
     foreign = app_client.post(f"/bids/tenders/{layered.tender_id}/opening/layer-key", json=body)
     assert foreign.status_code in (400, 403)
     assert rows(platform, layered)["tenderer-1"].outcome is None
+
+
+def test_the_layer_is_streamed_in_bounded_chunks_and_only_to_its_own_bidder(
+    platform: Platform,
+    layered: Bidding,
+    app_client: TestClient,  # type: ignore[type-arg]
+    test_pki: BuiltPki,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import hashlib
+
+    from api.opening import LAYER_CHUNK
+    from tests.opening.helpers import enrol_tenderer
+
+    own = rows(platform, layered)["tenderer-1"]
+    assert own.middle_sha256 is not None
+    with platform.blobs.open(own.middle_sha256) as stored:
+        expected = stored.read()
+    reads: list[int] = []
+    real_open = platform.blobs.open
+
+    class Bounded:
+        """The stored layer, refusing any read that is not a bounded chunk."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def read(self, size: int = -1) -> bytes:
+            assert 0 < size <= LAYER_CHUNK, f"read({size}): the whole layer would be in memory"
+            reads.append(size)
+            return bytes(self.inner.read(size))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(platform.blobs, "open", lambda sha256: Bounded(real_open(sha256)))
+    url = f"/bids/tenders/{layered.tender_id}/opening/layer"
+    app_client.headers.update(token_for(app_client, test_pki.signing("tenderer-1")))
+    answer = app_client.get(url)
+    assert answer.status_code == 200, answer.text
+    assert answer.content == expected and hashlib.sha256(answer.content).hexdigest() == own.middle_sha256
+    assert answer.headers["content-length"] == str(len(expected))
+    assert answer.headers["content-type"].startswith("application/pkcs7-mime")
+    assert answer.headers["cache-control"] == "no-store"
+    assert reads  # it came through the bounded reads
+
+    # the wrong people get nothing: a bidder without a layer, a tenderer without a bid, a custodian,
+    # no login at all
+    app_client.headers.update(token_for(app_client, test_pki.signing("tenderer-3")))
+    assert app_client.get(url).json()["code"] == "nothing-to-decrypt"
+    enrol_tenderer(platform, test_pki, "tenderer-4")
+    app_client.headers.update(token_for(app_client, test_pki.signing("tenderer-4")))
+    stranger = app_client.get(url)
+    assert (stranger.status_code, stranger.json()["code"]) == (404, "envelope-unknown")
+    app_client.headers.update(token_for(app_client, test_pki.signing("custodian-1")))
+    assert app_client.get(url).status_code == 403
+    del app_client.headers["authorization"]
+    assert app_client.get(url).status_code == 401
