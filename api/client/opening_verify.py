@@ -10,7 +10,12 @@ From the tender's entries in the transparency log (``docs/opening.md``, "The mon
 * ``closing-list``: the standing envelopes of the disclosed bids are exactly the envelopes counted and
   hashed by ``tender.closed`` (``envelope_list_sha256``);
 * ``opened-set``: every standing envelope has exactly one ``opening.envelope_decided`` entry and no
-  other envelope has one; ``tender.opened`` counts the same outcomes.
+  other envelope has one; ``tender.opened`` is logged exactly once and its opened, revoked and
+  withdrawn counts and ``outcomes_sha256`` are those of the decisions plus the bids disclosed as
+  withdrawn before the deadline.
+
+The ``bid.version`` entries are blinded, so a bid left out of both the closing list and the
+disclosures is not visible from the log: only its bidder, with its receipt, can show it was received.
 
 The command fetches the signed checkpoint (verified with ``--key`` or the server's published key),
 every entry up to it (each re-hashed and the tree root recomputed), then runs :func:`check_opening`.
@@ -106,6 +111,47 @@ def _disclosed_versions(
     return str(last["envelope_sha256"]) if last.get("envelope_sha256") else None
 
 
+def _last_envelope(disclosure: dict[str, Any]) -> str | None:
+    """The last envelope of a bid withdrawn before the deadline (its outcome row's envelope)."""
+    try:
+        with_envelope = [v for v in disclosure["versions"] if v.get("envelope_sha256")]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return str(with_envelope[-1]["envelope_sha256"]) if with_envelope else None
+
+
+def _check_opened(
+    own: list[dict[str, Any]], decided: dict[str, str], withdrawn_in_time: list[str]
+) -> list[str]:
+    """``tender.opened`` is logged once and states the outcomes the log shows.
+
+    Its counts cover every bid of the closing: the decided standing envelopes and the bids withdrawn
+    before the deadline (disclosed with ``standing`` false, outcome *withdrawn*); its
+    ``outcomes_sha256`` is SHA-256 of the sorted ``envelope:outcome`` lines of all of them.
+    """
+    opened = [d for d in own if d.get("type") == "tender.opened"]
+    if len(opened) != 1:
+        failed = any(d.get("type") == "tender.failed" for d in own)
+        why = " (the tender failed at its closing: nothing was opened)" if failed else ""
+        return [f"opened-set: the log holds {len(opened)} tender.opened entries of this tender, not one{why}"]
+    data = opened[0].get("data")
+    if not isinstance(data, dict):
+        return ["opened-set: tender.opened states no counts"]
+    outcomes = {**dict.fromkeys(withdrawn_in_time, "withdrawn"), **decided}
+    counts = Counter(outcomes.values())
+    problems = [
+        f"opened-set: tender.opened counts {data.get(kind)} {kind}, the log shows {counts.get(kind, 0)}"
+        for kind in ("opened", "revoked", "withdrawn")
+        if data.get(kind) != counts.get(kind, 0)
+    ]
+    lines = sorted(f"{envelope}:{outcome}" for envelope, outcome in outcomes.items())
+    if data.get("outcomes_sha256") != hashlib.sha256("\n".join(lines).encode()).hexdigest():
+        problems.append(
+            "opened-set: tender.opened's outcomes_sha256 does not hash the outcomes the log shows"
+        )
+    return problems
+
+
 def _load(raw: bytes) -> Any:
     try:
         return json.loads(raw)
@@ -144,11 +190,14 @@ def check_opening(entries: Iterable[bytes], tender: str) -> OpeningCheck:
                 problems.append(
                     f"after-deadline: {entry['type']} is logged at {entry.get('time')}, before the deadline"
                 )
-    standing = []
+    standing: list[str] = []
+    withdrawn_in_time: list[str] = []
     for disclosure in (d["data"] for d in own if d.get("type") == "opening.bid_disclosed"):
         envelope = _disclosed_versions(disclosure, tender, logged, deadline, problems)
         if envelope is not None:
             standing.append(envelope)
+        elif (last := _last_envelope(disclosure)) is not None:
+            withdrawn_in_time.append(last)
     listed = hashlib.sha256(bytes(rfc8785.dumps(sorted(standing)))).hexdigest()
     if len(standing) != data.get("envelopes") or listed != data.get("envelope_list_sha256"):
         problems.append(
@@ -166,15 +215,7 @@ def check_opening(entries: Iterable[bytes], tender: str) -> OpeningCheck:
             f"opened-set: undecided {missing or 'none'}; decided but not standing {extra or 'none'}"
         )
     decided = {str(d.get("envelope_sha256")): str(d.get("outcome")) for d in decisions}
-    opened = [d["data"] for d in own if d.get("type") == "tender.opened"]
-    if opened:
-        outcome_counts = Counter(decided.values())
-        problems.extend(
-            f"opened-set: tender.opened counts {opened[0].get(kind)} {kind}, "
-            f"the decisions {outcome_counts.get(kind, 0)}"
-            for kind in ("opened", "revoked")
-            if opened[0].get(kind) != outcome_counts.get(kind, 0)
-        )
+    problems.extend(_check_opened(own, decided, withdrawn_in_time))
     return OpeningCheck(
         tender, not problems, data.get("deadline"), tuple(sorted(standing)), decided, tuple(problems)
     )

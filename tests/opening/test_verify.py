@@ -114,3 +114,118 @@ def test_the_command_verifies_the_log_and_the_opening(
         verify, ["--tender", "00000000-0000-0000-0000-000000000000"], obj={"http_client": app_client}
     )
     assert other.exit_code != 0
+
+
+def problems_of(entries: list[bytes], tender: str) -> tuple[str, ...]:
+    result = check_opening(entries, tender)
+    assert not result.ok
+    return result.problems
+
+
+def test_a_closed_tender_never_opened_does_not_check(
+    platform: Platform, clock: ManualClock, bidding: Bidding
+) -> None:
+    from tendering.opening.schedule import tick
+
+    pass_deadline(platform, clock, bidding.tender_id)
+    assert tick(platform).closed == (bidding.tender_id,)
+    problems = problems_of(log_entries(platform), str(bidding.tender_id))
+    assert problems[-1] == "opened-set: the log holds 0 tender.opened entries of this tender, not one"
+    assert problems[0].startswith("opened-set: undecided")  # and nothing was decided yet
+
+
+def test_a_missing_or_repeated_opened_entry_is_found(platform: Platform, opened: Bidding) -> None:
+    entries, tender = log_entries(platform), str(opened.tender_id)
+    without = [e for e in entries if json.loads(e)["type"] != "tender.opened"]
+    assert any("0 tender.opened" in p for p in problems_of(without, tender))
+    (entry,) = [e for e in entries if json.loads(e)["type"] == "tender.opened"]
+    assert any("2 tender.opened" in p for p in problems_of([*entries, entry], tender))
+
+
+def test_an_opened_entry_before_the_deadline_is_found(platform: Platform, opened: Bidding) -> None:
+    early = edit(log_entries(platform), "tender.opened", lambda d: d.update(time="2000-01-01T00:00:00.000Z"))
+    problems = problems_of(early, str(opened.tender_id))
+    assert problems == (
+        "after-deadline: tender.opened is logged at 2000-01-01T00:00:00.000Z, before the deadline",
+    )
+
+
+def test_opened_counts_or_outcomes_that_differ_from_the_decisions_are_found(
+    platform: Platform, opened: Bidding
+) -> None:
+    entries, tender = log_entries(platform), str(opened.tender_id)
+    for kind in ("opened", "revoked", "withdrawn"):
+        changed = edit(entries, "tender.opened", lambda d, k=kind: d["data"].update({k: d["data"][k] + 1}))
+        assert any(
+            p.startswith("opened-set: tender.opened counts") and kind in p
+            for p in problems_of(changed, tender)
+        )
+    rehashed = edit(entries, "tender.opened", lambda d: d["data"].update(outcomes_sha256="00" * 32))
+    assert problems_of(rehashed, tender) == (
+        "opened-set: tender.opened's outcomes_sha256 does not hash the outcomes the log shows",
+    )
+    # a decision changed after the fact: the counts and the outcome hash no longer match it
+    revoked = edit(entries, "opening.envelope_decided", lambda d: d["data"].update(outcome="revoked"))
+    problems = problems_of(revoked, tender)
+    assert any("counts 3 opened, the log shows 2" in p for p in problems)
+    assert any("outcomes_sha256" in p for p in problems)
+
+
+def test_a_decided_envelope_outside_the_closing_list_is_found(platform: Platform, opened: Bidding) -> None:
+    swapped = edit(
+        log_entries(platform),
+        "opening.envelope_decided",
+        lambda d: d["data"].update(envelope_sha256="cd" * 32),
+    )
+    problems = problems_of(swapped, str(opened.tender_id))
+    assert any(p.startswith("opened-set: undecided") and "cd" * 32 in p for p in problems)
+
+
+def test_bids_withdrawn_before_the_deadline_are_counted_as_withdrawn(
+    platform: Platform, clock: ManualClock, bidding: Bidding, test_pki: BuiltPki, tmp_path: Path
+) -> None:
+    from tests.opening.helpers import enrol_tenderer, withdraw
+
+    fourth = enrol_tenderer(platform, test_pki, "tenderer-4")
+    envelope = sealed_bid(test_pki, tmp_path / "w", bidding.keyed, "tenderer-4", at=clock.now())
+    submit(platform, bidding.tender_id, fourth, "tenderer-4", test_pki, envelope)
+    with platform.session_factory() as session:
+        from tendering.bids.models import Bid
+
+        bid = session.scalar(
+            select(Bid.id).where(Bid.tender_id == bidding.tender_id, Bid.bidder_id == fourth)
+        )
+    withdraw(platform, bidding.tender_id, fourth, "tenderer-4", test_pki, str(bid))
+    pass_deadline(platform, clock, bidding.tender_id)
+    for position in (1, 2):
+        release(platform, test_pki, bidding.keyed, bidding.parties.custodians, position)
+    open_envelopes(platform, bidding.tender_id)
+    entries, tender = log_entries(platform), str(bidding.tender_id)
+    (opened_entry,) = [json.loads(e) for e in entries if json.loads(e)["type"] == "tender.opened"]
+    assert opened_entry["data"]["withdrawn"] == 1
+    result = check_opening(entries, tender)
+    assert result.ok, result.problems
+    assert len(result.envelopes) == 3  # the withdrawn bid is not a standing envelope
+    uncounted = edit(entries, "tender.opened", lambda d: d["data"].update(withdrawn=0))
+    assert any("counts 0 withdrawn, the log shows 1" in p for p in problems_of(uncounted, tender))
+
+
+def test_a_failed_tender_is_reported_as_not_opened(
+    platform: Platform, clock: ManualClock, bidding: Bidding, test_pki: BuiltPki
+) -> None:
+    from tests.opening.helpers import withdraw
+
+    withdraw(
+        platform,
+        bidding.tender_id,
+        bidding.bidders["tenderer-1"],
+        "tenderer-1",
+        test_pki,
+        bidding.bid_id(platform, "tenderer-1"),
+    )
+    pass_deadline(platform, clock, bidding.tender_id)
+    from tendering.opening.schedule import tick
+
+    tick(platform)
+    problems = problems_of(log_entries(platform), str(bidding.tender_id))
+    assert any("the tender failed at its closing" in p for p in problems)
