@@ -100,10 +100,13 @@ class PublicTenderController(Controller):
 
     @get("/procedures", sync_to_thread=True, summary="The procedure table")
     def procedures(
-        self, *, region: Annotated[str | None, QueryParameter(pattern=r"^[1-8][0-9]{5}$")] = None
+        self,
+        *,
+        platform: PlatformDep,
+        region: Annotated[str | None, QueryParameter(pattern=r"^[1-8][0-9]{5}$")] = None,
     ) -> list[dict[str, Any]]:
         """Every procedure's parameters as they apply in ``region`` (national defaults without it)."""
-        return reading.procedure_table(region)
+        return reading.procedure_table(platform, region)
 
 
 @dataclass

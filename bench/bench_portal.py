@@ -145,6 +145,7 @@ def seed(url: str, count: int, *, first: int = 0, rng_seed: int = 2026) -> float
                 _ts(published + timedelta(days=25)), _ts(published + timedelta(days=26)), 3, 1, "f", "0" * 64,
                 _ts(published), _ts(published), _ts(published), _ts(published), _ts(published), end_reason,
                 "cancelled" if state == "cancelled" else "\\N",
+                _ts(published + timedelta(days=5 if state == "cancelled" else 3 if n % 10 == 9 else 0)),
             ]  # fmt: skip
             tenders.write("\t".join(str(value) for value in row) + "\n")
             custodians.write(f"{uuid.uuid4()}\t{tender_id}\t1\t{orgs[150 + n % 50]}\n")
@@ -168,7 +169,7 @@ def seed(url: str, count: int, *, first: int = 0, rng_seed: int = 2026) -> float
             "tenderee_representatives, publication_time, document_period_start, document_period_end, "
             "clarification_deadline, bid_deadline, evaluation_date, publicity_days, opening_threshold, "
             "bidder_decryption, content_sha256, created_at, updated_at, submitted_at, approved_at, published_at, "
-            "end_reason, end_code",
+            "end_reason, end_code, public_changed_at",
             "tender_lots": "id, tender_id, number, name, description, currency, estimated_price, ceiling_price, "
             "bid_bond, qualification",
             "tender_notices": "id, tender_id, number, kind, title, body, published_at, previous_bid_deadline, "

@@ -27,6 +27,7 @@ from tendering.opening import schedule as _opening_tasks  # also registers the o
 from tendering.settings import Settings
 from tendering.tasks import TaskQueue, make_broker, ping_broker
 from tendering.tenders import schedule as _tender_tasks  # also registers the tenders.* tasks
+from tendering.tenders.procedures import ProcedureTable, load_table
 from tendering.translog import TransparencyLog
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class Platform:
     translog: TransparencyLog = field(init=False)
     certificates: PlatformCertificateChecker = field(init=False)
     tokens: TokenService = field(init=False)
+    #: The procedure table every rule check reads (``settings.procedure_table_file`` or the shipped one).
+    procedures: ProcedureTable = field(init=False)
     _maintenance_stop: threading.Event | None = field(default=None, init=False, repr=False)
 
     @contextmanager
@@ -127,6 +130,7 @@ def build_platform(
     engine: Engine | None = None,
 ) -> Platform:
     """Build the platform services described by ``settings`` (parts may be injected by tests)."""
+    procedures = load_table(settings.procedure_table_file)  # a bad table stops the start-up here
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or make_engine(settings.effective_database_url)
     platform = Platform(
@@ -137,6 +141,7 @@ def build_platform(
         blobs=blobs or FilesystemBlobStore(settings.effective_blob_dir),
         broker=make_broker(settings.redis_url, settings.redis_namespace),
     )
+    platform.procedures = procedures
     platform.translog = TransparencyLog(settings, platform.session_factory, platform.clock)
     platform.tasks = TaskQueue(platform.broker, platform.session_factory, platform.clock, platform)
     platform.certificates = PlatformCertificateChecker(settings, platform.clock.now)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -81,7 +82,21 @@ class Settings(BaseSettings):
     opening: OpeningSettings = Field(default_factory=OpeningSettings)
     telephony: TelephonySettings = Field(default_factory=TelephonySettings)
 
-    default_time_zone: str = "Asia/Shanghai"
+    default_time_zone: str = Field(
+        default="Asia/Shanghai",
+        description="IANA time zone of a tender whose specification names none, and of pages without one.",
+    )
+    procedure_table_file: Path | None = Field(
+        default=None,
+        description="Procedure table (TOML, the format of tendering/tenders/procedures.toml, with "
+        "jurisdiction overrides) that every rule check reads; default: the shipped table.",
+    )
+    ocid_prefix: str = Field(
+        default="ocds-sealbid",
+        pattern=r"^ocds-[a-z0-9]{6,}$",
+        description="OCDS OCID prefix of every published tender (register one with the Open Contracting "
+        "Partnership for production; the default is a placeholder).",
+    )
     default_locale: Literal["zh-CN", "en"] = "zh-CN"
 
     @classmethod
@@ -98,6 +113,16 @@ class Settings(BaseSettings):
         if settings_cls.model_config.get("toml_file"):
             sources.append(TomlConfigSettingsSource(settings_cls))
         return tuple(sources)
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"default_time_zone: unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)"
+            raise ValueError(msg) from None
+        return value
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:

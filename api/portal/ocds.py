@@ -13,7 +13,7 @@ from litestar.params import FromPath
 from api.auth import PUBLIC
 from api.deps import PlatformDep
 from api.portal.sources import PORTAL_DEPENDENCIES, PublicTendersDep
-from tendering.errors import InvalidInput
+from tendering.errors import InvalidInput, NotFound
 from tendering.ocds.bulk import format_cursor, parse_cursor, release_page
 from tendering.ocds.mapping import record_package, release_package, releases
 from tendering.ocds.opening import published_opening_releases
@@ -62,6 +62,12 @@ class OcdsController(Controller):
         continue with the ``after`` cursor. ``limit`` counts tenders per page (1..1000)."""
         params = request.query_params
         since, until = _moment(params.get("since"), "since"), _moment(params.get("until"), "until")
+        if since and until and since >= until:
+            raise InvalidInput(
+                "since must be before until (the range [since, until) would be empty)",
+                code="invalid-range",
+                parameter="until",
+            )
         after = parse_cursor(params["after"]) if params.get("after") else None
         limit = _limit(params.get("limit"))
         base_url = platform.settings.public_url.rstrip("/")
@@ -74,6 +80,10 @@ class OcdsController(Controller):
             base_url=base_url,
             extra=lambda ids: published_opening_releases(platform.session_factory, ids),
         )
+        if not page.releases:
+            # A release package holds at least one release (OCDS 1.1 release-package schema, minItems 1),
+            # so an empty page is not a package: the answer is a problem that says so.
+            raise NotFound("no releases changed in this range (after this cursor)", code="no-releases")
         package = release_package(
             page.releases,
             uri=base_url + str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),

@@ -84,6 +84,7 @@ class PortalPages(Controller):
             request,
             platform,
             "tender.html",
+            time_zone=tender.time_zone,
             tender=tender,
             timeline=timeline(tender),
             download_url=download_url,

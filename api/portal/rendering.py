@@ -90,21 +90,24 @@ def render(
     *,
     status_code: int = 200,
     look_up_viewer: bool = True,
+    time_zone: str | None = None,
     **context: Any,
 ) -> Response[str]:
     """Render ``template`` in the caller's language as an HTML response.
 
     The signed-in viewer (if any) is shown; ``look_up_viewer=False`` (on the event loop, e.g. in an
-    exception handler) shows only a viewer the request's guard already authenticated."""
+    exception handler) shows only a viewer the request's guard already authenticated. Times are shown in
+    ``time_zone`` (a tender's own zone), else the platform's ``default_time_zone``; ``local_time(moment,
+    zone=…)`` shows one time in another zone (each tender's in a list)."""
     locale = request_locale(request, platform)
     catalog = Catalog(locale)
     viewer = current_viewer(request, platform, look_up=look_up_viewer)
-    zone = ZoneInfo(platform.settings.default_time_zone)
+    page_zone = time_zone or platform.settings.default_time_zone
 
-    def local_time(moment: datetime | None, with_time: bool = True) -> str:
+    def local_time(moment: datetime | None, with_time: bool = True, zone: str | None = None) -> str:
         if moment is None:
             return "—"
-        shown = moment.astimezone(zone)
+        shown = moment.astimezone(ZoneInfo(zone or page_zone))
         return shown.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
 
     html = (
@@ -117,7 +120,7 @@ def render(
             request=request,
             url_with=lambda **changes: url_with(request, **changes),
             local_time=local_time,
-            time_zone=platform.settings.default_time_zone,
+            time_zone=page_zone,
             viewer=viewer,
             current_path=url_with(request),
             **context,

@@ -19,7 +19,7 @@ def provide_public_tenders(state: State) -> PublicTenders:
         source: PublicTenders = injected
         return source
     platform: Platform = state.platform
-    return DatabasePublicTenders(platform.session_factory)
+    return DatabasePublicTenders(platform.session_factory, platform.procedures)
 
 
 #: The public tender source, injected into a handler parameter named ``tenders``.

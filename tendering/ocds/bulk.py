@@ -68,5 +68,5 @@ def release_page(
         for item in releases(tender, base_url=base_url, prefix=prefix, extra=kept.get(tender.id, ()))
     ]
     last = tenders[-1] if tenders else None
-    cursor = (last.last_changed, last.id) if more and last else None
+    cursor = (last.changed_at, last.id) if more and last else None
     return ReleasePage(items, cursor)

@@ -176,7 +176,7 @@ def close_tender(platform: Platform, tender_id: uuid.UUID) -> ClosingResult | No
         bids = [bid for bid in bids if versions[bid.id]]
         rows = [_outcome_row(session, tender, bid, versions[bid.id]) for bid in bids]
         standing = sorted(row.envelope_sha256 for row in rows if row.outcome is None)
-        minimum = rules_for(tender).min_bids
+        minimum = rules_for(tender, platform.procedures).min_bids
         opening = OpeningSession(
             tender_id=tender_id,
             state=OpeningState.CLOSED,

@@ -34,6 +34,7 @@ from tendering.ocds.opening import opening_release
 from tendering.opening.models import OpeningSession
 from tendering.opening.record_document import record_document
 from tendering.opening.record_models import OpeningObjection, OpeningRecord
+from tendering.tenders.store import public_change
 from tendering.translog import LogActor, LogEvent
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ def publish_opening_record(
         ocds_release=opening_release(fields),
     )
     session.add(record)
+    public_change(session, tender_id, now)  # the record changes the tender's public view (OCDS order)
     platform.translog.submit(
         session,
         LogEvent(

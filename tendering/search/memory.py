@@ -61,13 +61,13 @@ class InMemoryPublicTenders(PublicTenders):
         self, since: datetime | None, until: datetime | None, *, after: Cursor | None = None, limit: int
     ) -> Iterator[TenderView]:
         """Tenders by last change, oldest first, within ``[since, until)`` and after the cursor."""
-        ordered = sorted(self.tenders, key=lambda t: (t.last_changed, str(t.id)))
+        ordered = sorted(self.tenders, key=lambda t: (t.changed_at, str(t.id)))
         selected = [
             t
             for t in ordered
-            if (since is None or t.last_changed >= since)
-            and (until is None or t.last_changed < until)
-            and (after is None or (t.last_changed, str(t.id)) > (after[0], str(after[1])))
+            if (since is None or t.changed_at >= since)
+            and (until is None or t.changed_at < until)
+            and (after is None or (t.changed_at, str(t.id)) > (after[0], str(after[1])))
         ]
         return iter(selected[:limit])
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, cast
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
+from sqlalchemy import Select, func, select, text, tuple_
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from tendering.identity.models import Organisation
@@ -36,6 +36,7 @@ from tendering.search.views import (
 from tendering.tenders import queries
 from tendering.tenders.models import Tender, TenderLot
 from tendering.tenders.notice_models import TenderDocument, TenderNotice
+from tendering.tenders.procedures import ProcedureTable, default_table
 from tendering.tenders.views import TenderDetail
 
 _KINDS: dict[str, NoticeKind] = {
@@ -97,6 +98,7 @@ def to_view(detail: TenderDetail) -> TenderView:
         ),
         notices=tuple(notices),
         cancel_reason=detail.end_reason,
+        updated=summary.public_changed_at,
     )
 
 
@@ -148,6 +150,7 @@ def summary_view(
         time_zone=tender.time_zone,
         notices=tuple(views),
         cancel_reason=tender.end_reason,
+        updated=tender.public_changed_at,
     )
 
 
@@ -202,14 +205,21 @@ def _amount(amount: Decimal | None, currency: str) -> Money | None:
     return Money(amount, currency) if amount is not None else None
 
 
-def last_changed() -> ColumnElement[datetime]:
-    """SQL for when a tender's public view last changed: its newest notice, else its publication."""
-    newest_notice = (
-        select(func.max(TenderNotice.published_at))
-        .where(TenderNotice.tender_id == Tender.id)
-        .scalar_subquery()
-    )
-    return func.coalesce(newest_notice, Tender.published_at)
+def changed_statement(
+    since: datetime | None, until: datetime | None, *, after: Cursor | None = None, limit: int
+) -> Select[uuid.UUID, datetime | None]:
+    """``(id, public_changed_at)`` of published tenders that changed in ``[since, until)`` after the
+    ``after`` cursor, in ``(public_changed_at, id)`` order, at most ``limit``: the bulk export's query,
+    which walks the ``ix_tenders_public_changed_at_id`` index and stops after ``limit`` rows."""
+    changed_at = Tender.public_changed_at
+    statement = select(Tender.id, changed_at).where(changed_at.is_not(None))
+    if since:
+        statement = statement.where(changed_at >= since)
+    if until:
+        statement = statement.where(changed_at < until)
+    if after:
+        statement = statement.where(tuple_(changed_at, Tender.id) > tuple_(after[0], after[1]))
+    return statement.order_by(changed_at, Tender.id).limit(limit)
 
 
 def list_statement(query: AnnouncementQuery) -> Select[Any]:
@@ -231,8 +241,13 @@ def list_statement(query: AnnouncementQuery) -> Select[Any]:
 class DatabasePublicTenders(PublicTenders):
     """Published tenders read from the database."""
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], procedures: ProcedureTable | None = None
+    ) -> None:
+        """``procedures``: the platform's procedure table (the shipped one for tools that have no
+        platform; the public views show no rules)."""
         self.session_factory = session_factory
+        self.procedures = procedures or default_table()
 
     def search(self, query: AnnouncementQuery) -> ResultPage:
         """Filters through the domain's public query, text through the full-text index.
@@ -256,25 +271,16 @@ class DatabasePublicTenders(PublicTenders):
     def get(self, tender_id: uuid.UUID) -> TenderView:
         """One published tender (NotFound otherwise)."""
         with self.session_factory() as session:
-            return to_view(queries.public_tender(session, tender_id))
+            return to_view(queries.public_tender(session, tender_id, self.procedures))
 
     def changed(
         self, since: datetime | None, until: datetime | None, *, after: Cursor | None = None, limit: int
     ) -> Iterator[TenderView]:
-        """Published tenders by ``(last change, id)``."""
-        changed_at = last_changed().label("changed_at")
-        statement = select(Tender.id, changed_at).where(Tender.published_at.is_not(None))
-        if since:
-            statement = statement.where(changed_at >= since)
-        if until:
-            statement = statement.where(changed_at < until)
-        if after:
-            statement = statement.where(
-                or_(changed_at > after[0], and_(changed_at == after[0], Tender.id > after[1]))
-            )
-        statement = statement.order_by(changed_at, Tender.id).limit(limit)
+        """Published tenders by ``(public_changed_at, id)``: a range scan of their index."""
         with self.session_factory() as session:
-            ids = [row[0] for row in session.execute(statement)]
+            ids = [
+                row[0] for row in session.execute(changed_statement(since, until, after=after, limit=limit))
+            ]
             views = full_views(session, ids)
         return iter(views)
 
@@ -306,8 +312,8 @@ _REGIONS: weakref.WeakKeyDictionary[sessionmaker[Session], tuple[float, tuple[st
 
 __all__ = [
     "DatabasePublicTenders",
+    "changed_statement",
     "full_views",
-    "last_changed",
     "list_statement",
     "notices_by_tender",
     "summary_view",

@@ -97,11 +97,14 @@ class TenderView:
     agency: PartyView | None
     published: datetime
     timetable: Timetable
-    time_zone: str = "Asia/Shanghai"
+    #: The tender's stored time zone (None: shown in the platform's ``Settings.default_time_zone``).
+    time_zone: str | None = None
     lots: tuple[LotView, ...] = ()
     documents: tuple[DocumentView, ...] = ()
     notices: tuple[NoticeView, ...] = field(default_factory=tuple)
     cancel_reason: str | None = None
+    #: When the public view last changed as the database records it (``tenders.public_changed_at``:
+    #: also the failure and the opening record, which add no notice); None for views built elsewhere.
     updated: datetime | None = None
 
     @property
@@ -113,3 +116,8 @@ class TenderView:
     def last_changed(self) -> datetime:
         """When the public view last changed (the latest notice)."""
         return max([self.published, *(notice.published for notice in self.notices)])
+
+    @property
+    def changed_at(self) -> datetime:
+        """The position of this tender in the change order: :attr:`updated`, else :attr:`last_changed`."""
+        return self.updated or self.last_changed

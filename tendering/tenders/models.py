@@ -37,6 +37,7 @@ class Tender(Base):
     __table_args__ = (
         Index("ix_tenders_state_publication_time", "state", "publication_time"),
         Index("ix_tenders_published_at", "published_at"),
+        Index("ix_tenders_public_changed_at_id", "public_changed_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -82,6 +83,9 @@ class Tender(Base):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the public view last changed (publication, a notice, the failure, the opening record);
+    #: None until published. The OCDS export and the sitemap walk tenders in (this, id) order.
+    public_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Why the tender was cancelled or failed (public once the tender was published).
     end_reason: Mapped[str | None] = mapped_column(Text)
     end_code: Mapped[str | None] = mapped_column(String(64))

@@ -34,7 +34,7 @@ from tendering.tenders.notice_models import (
     TenderDocument,
     TenderNotice,
 )
-from tendering.tenders.procedures import default_table
+from tendering.tenders.procedures import ProcedureRules
 from tendering.tenders.rules import amendment_window, check_timetable, refuse
 from tendering.tenders.spec import utc_text
 from tendering.tenders.store import apply_timetable, load, spec_of, tender_not_found, timetable_of, unit
@@ -99,6 +99,7 @@ def new_notice(
         content_sha256=hashlib.sha256(bytes(rfc8785.dumps(content))).hexdigest(),
     )
     session.add(notice)
+    tender.public_changed_at = now  # the notice changes the public view (the OCDS export's order)
     session.flush()
     return notice
 
@@ -121,8 +122,9 @@ def _aware(when: datetime | None, zone: str) -> datetime | None:
     return when.replace(tzinfo=ZoneInfo(zone))
 
 
-def _timetable_changes(tender: Tender, spec: AmendmentSpec, now: datetime) -> dict[str, Any]:
-    rules = default_table().rules(tender.procedure, tender.region)
+def _timetable_changes(
+    tender: Tender, spec: AmendmentSpec, now: datetime, rules: ProcedureRules
+) -> dict[str, Any]:
     earliest = amendment_window(rules, now)
     zone = tender.time_zone
     changes: dict[str, Any] = {}
@@ -194,7 +196,8 @@ def amend(platform: Platform, tender_id: uuid.UUID, spec: AmendmentSpec, *, acto
             raise TooLate(
                 "the bid deadline has passed; the documents can no longer change", code="tender-closed"
             )
-        changes = _timetable_changes(tender, spec, now)
+        rules = platform.procedures.rules(tender.procedure, tender.region)
+        changes = _timetable_changes(tender, spec, now, rules)
         previous = tender.bid_deadline
         moved = changes.get("bid_deadline")
         notice = new_notice(
@@ -270,7 +273,7 @@ def ask_question(
             salt=salt,
         )
         session.add(question)
-        rules = default_table().rules(tender.procedure, tender.region)
+        rules = platform.procedures.rules(tender.procedure, tender.region)
         supervision.open_step(
             session,
             tender,

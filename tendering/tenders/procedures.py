@@ -222,6 +222,34 @@ class ProcedureTable:
             raise ValueError(msg) from exc
 
 
+class ProcedureTableError(ValueError):
+    """A procedure table file that cannot be used (missing, not TOML, or not a valid table)."""
+
+
+def load_table(path: Path | None) -> ProcedureTable:
+    """The platform's procedure table: the file ``path`` (``Settings.procedure_table_file``, same format
+    as ``procedures.toml``) or, without one, the shipped table. Loaded once when the platform is built;
+    every procedure is resolved in every jurisdiction then, so a bad file stops the start-up with a
+    :class:`ProcedureTableError` naming the file and what is wrong."""
+    if path is None:
+        return default_table()
+    try:
+        table = ProcedureTable.load(path)
+    except FileNotFoundError:
+        msg = f"procedure table {path}: no such file (settings: procedure_table_file)"
+        raise ProcedureTableError(msg) from None
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"procedure table {path}: not valid TOML: {exc}"
+        raise ProcedureTableError(msg) from None
+    except (OSError, ValueError, InvalidInput) as exc:
+        msg = f"procedure table {path}: {exc}"
+        raise ProcedureTableError(msg) from None
+    if not table.procedures:
+        msg = f"procedure table {path}: defines no [procedures.<name>]"
+        raise ProcedureTableError(msg)
+    return table
+
+
 @functools.cache
 def default_table() -> ProcedureTable:
     """The table shipped with sealbid (``tendering/tenders/procedures.toml``), loaded once."""

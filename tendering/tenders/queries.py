@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from tendering.identity.models import Organisation
 from tendering.tenders.models import Tender, TenderLot, TenderTransition
 from tendering.tenders.notice_models import ClarificationQuestion, TenderDocument, TenderNotice
-from tendering.tenders.procedures import default_table
+from tendering.tenders.procedures import ProcedureTable
 from tendering.tenders.store import load, spec_of, tender_not_found
 from tendering.tenders.views import (
     DocumentView,
@@ -64,6 +64,7 @@ def _summary(tender: Tender, agency: Organisation, tenderee: Organisation, lots:
         bid_deadline=tender.bid_deadline,
         submitted_at=tender.submitted_at,
         lot_count=int(lots),
+        public_changed_at=tender.public_changed_at,
     )
 
 
@@ -216,15 +217,16 @@ def _timeline(session: Session, tender_id: uuid.UUID, *, public_only: bool) -> S
     ]
 
 
-def detail(session: Session, tender: Tender, audience: str) -> TenderDetail:
-    """The detail of ``tender`` for ``audience`` (public, agency or authority); no access check here."""
+def detail(session: Session, tender: Tender, audience: str, table: ProcedureTable) -> TenderDetail:
+    """The detail of ``tender`` for ``audience`` (public, agency or authority), with its rules from
+    ``table`` (the platform's procedure table); no access check here."""
     statement = _summary_query().where(Tender.id == tender.id).options(selectinload(Tender.lots))
     (summary,) = summaries(session, statement)
     public = audience == "public"
     return TenderDetail(
         summary=summary,
         spec=spec_of(session, tender),
-        rules=default_table().rules(tender.procedure, tender.region),
+        rules=table.rules(tender.procedure, tender.region),
         content_sha256=tender.content_sha256,
         version=tender.version,
         documents=tuple(documents_of(session, tender.id, released_only=public)),
@@ -236,25 +238,27 @@ def detail(session: Session, tender: Tender, audience: str) -> TenderDetail:
     )
 
 
-def public_tender(session: Session, tender_id: uuid.UUID) -> TenderDetail:
+def public_tender(session: Session, tender_id: uuid.UUID, table: ProcedureTable) -> TenderDetail:
     """A published tender as anyone may see it; NotFound for tenders never published."""
     tender = load(session, tender_id)
     if tender.published_at is None:
         raise tender_not_found()
-    return detail(session, tender, "public")
+    return detail(session, tender, "public", table)
 
 
-def agency_tender(session: Session, tender_id: uuid.UUID, agency_id: uuid.UUID) -> TenderDetail:
+def agency_tender(
+    session: Session, tender_id: uuid.UUID, agency_id: uuid.UUID, table: ProcedureTable
+) -> TenderDetail:
     """A tender as its own agency sees it; NotFound for another agency's tender."""
     tender = load(session, tender_id)
     if tender.agency_id != agency_id:
         raise tender_not_found()
-    return detail(session, tender, "agency")
+    return detail(session, tender, "agency", table)
 
 
-def authority_tender(session: Session, tender_id: uuid.UUID) -> TenderDetail:
+def authority_tender(session: Session, tender_id: uuid.UUID, table: ProcedureTable) -> TenderDetail:
     """A tender as the authority sees it (once it has been submitted at least once)."""
     tender = load(session, tender_id)
     if tender.submitted_at is None:
         raise tender_not_found()
-    return detail(session, tender, "authority")
+    return detail(session, tender, "authority", table)

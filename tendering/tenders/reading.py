@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from tendering.errors import Forbidden
 from tendering.identity.audit import Actor
 from tendering.tenders import documents, notices, organisations, queries, supervision
-from tendering.tenders.procedures import default_table
 from tendering.tenders.rules import Violation
 from tendering.tenders.service import check_rules
 from tendering.tenders.store import load, tender_not_found
@@ -35,7 +34,7 @@ def public_list(
 def public_detail(platform: Platform, tender_id: uuid.UUID) -> TenderDetail:
     """A published tender as anyone may see it."""
     with platform.session_factory() as session:
-        return queries.public_tender(session, tender_id)
+        return queries.public_tender(session, tender_id, platform.procedures)
 
 
 def public_notices(platform: Platform, tender_id: uuid.UUID) -> tuple[str, list[NoticeView]]:
@@ -47,9 +46,9 @@ def public_notices(platform: Platform, tender_id: uuid.UUID) -> tuple[str, list[
         return tender.time_zone, queries.notices_of(session, tender_id)
 
 
-def procedure_table(region: str | None = None) -> list[dict[str, Any]]:
-    """The resolved procedure table for ``region`` (national defaults when None)."""
-    table = default_table()
+def procedure_table(platform: Platform, region: str | None = None) -> list[dict[str, Any]]:
+    """The platform's procedure table resolved for ``region`` (national defaults when None)."""
+    table = platform.procedures
     return [table.rules(procedure, region).public_document() for procedure in table.procedures]
 
 
@@ -62,7 +61,7 @@ def agency_list(platform: Platform, actor: Actor, state: str | None = None) -> l
 def agency_detail(platform: Platform, tender_id: uuid.UUID, actor: Actor) -> TenderDetail:
     """One of the acting agency's tenders."""
     with platform.session_factory() as session:
-        return queries.agency_tender(session, tender_id, _me(actor))
+        return queries.agency_tender(session, tender_id, _me(actor), platform.procedures)
 
 
 def agency_check(platform: Platform, tender_id: uuid.UUID, actor: Actor) -> list[Violation]:
@@ -71,7 +70,7 @@ def agency_check(platform: Platform, tender_id: uuid.UUID, actor: Actor) -> list
         tender = load(session, tender_id)
         if tender.agency_id != _me(actor):
             raise tender_not_found()
-        return check_rules(session, tender, platform.clock.now())
+        return check_rules(session, tender, platform.clock.now(), platform.procedures)
 
 
 def agency_questions(platform: Platform, tender_id: uuid.UUID, actor: Actor) -> list[dict[str, Any]]:
@@ -98,7 +97,7 @@ def review_queue(platform: Platform) -> list[TenderSummary]:
 def authority_detail(platform: Platform, tender_id: uuid.UUID) -> TenderDetail:
     """A submitted tender as the authority sees it."""
     with platform.session_factory() as session:
-        return queries.authority_tender(session, tender_id)
+        return queries.authority_tender(session, tender_id, platform.procedures)
 
 
 def my_downloads(

@@ -26,7 +26,7 @@ from tendering.tenders.events import text_sha256
 from tendering.tenders.models import Tender
 from tendering.tenders.notice_models import TenderDocument
 from tendering.tenders.notices import deliver_notice, new_notice
-from tendering.tenders.procedures import ProcedureRules, default_table
+from tendering.tenders.procedures import ProcedureRules, ProcedureTable
 from tendering.tenders.rules import Violation, check_spec, effective_timetable, refuse
 from tendering.tenders.spec import TenderSpec, utc_text
 from tendering.tenders.store import (
@@ -47,9 +47,10 @@ if TYPE_CHECKING:
 PUBLISH_TASK = "tenders.publish"
 
 
-def rules_for(tender: Tender) -> ProcedureRules:
-    """The procedure table's rules for this tender's procedure and region."""
-    return default_table().rules(tender.procedure, tender.region)
+def rules_for(tender: Tender, table: ProcedureTable) -> ProcedureRules:
+    """The procedure table's rules for this tender's procedure and region (``table``: the platform's,
+    ``platform.procedures``)."""
+    return table.rules(tender.procedure, tender.region)
 
 
 def _owned(session: Session, tender_id: uuid.UUID, actor: Actor, *, lock: bool = True) -> Tender:
@@ -80,10 +81,10 @@ def _check_custodians(session: Session, spec: TenderSpec) -> list[Violation]:
     ]
 
 
-def check_rules(session: Session, tender: Tender, now: datetime) -> list[Violation]:
+def check_rules(session: Session, tender: Tender, now: datetime, table: ProcedureTable) -> list[Violation]:
     """Every rule violation of the stored tender, with the timetable as it would run from ``now``."""
     spec = spec_of(session, tender)
-    return check_spec(spec, rules_for(tender), now) + _check_custodians(session, spec)
+    return check_spec(spec, rules_for(tender, table), now) + _check_custodians(session, spec)
 
 
 def _version_guard(expected: int | None, tender: Tender) -> None:
@@ -95,14 +96,16 @@ def _version_guard(expected: int | None, tender: Tender) -> None:
         )
 
 
-def _detail(session: Session, tender: Tender, audience: str) -> TenderDetail:
+def _detail(platform: Platform, session: Session, tender: Tender, audience: str) -> TenderDetail:
     session.flush()  # a concurrent change surfaces here (StaleDataError -> Conflict in ``unit``)
-    return queries.detail(session, tender, audience)
+    return queries.detail(session, tender, audience, platform.procedures)
 
 
 def create_draft(platform: Platform, spec: TenderSpec, *, actor: Actor) -> TenderDetail:
-    """A new draft by the acting agency (the shape is checked; the rules are checked at submission)."""
-    default_table().rules(spec.procedure, spec.region)  # the procedure must exist
+    """A new draft by the acting agency (the shape is checked; the rules are checked at submission).
+    A spec without a time zone is in the platform's ``default_time_zone``."""
+    spec = spec.with_zone(platform.settings.default_time_zone)
+    platform.procedures.rules(spec.procedure, spec.region)  # the procedure must exist
     now = platform.clock.now()
     with unit(platform) as session:
         _agency_organisation(session, actor)
@@ -118,7 +121,7 @@ def create_draft(platform: Platform, spec: TenderSpec, *, actor: Actor) -> Tende
         session.add(tender)
         session.flush()
         transition(platform, session, tender, "create", actor)
-        return _detail(session, tender, "agency")
+        return _detail(platform, session, tender, "agency")
 
 
 def update_draft(
@@ -129,8 +132,10 @@ def update_draft(
     actor: Actor,
     expected_version: int | None = None,
 ) -> TenderDetail:
-    """Replace the content of a draft (only drafts can be edited)."""
-    default_table().rules(spec.procedure, spec.region)
+    """Replace the content of a draft (only drafts can be edited); without a time zone the spec is in
+    the platform's ``default_time_zone``."""
+    spec = spec.with_zone(platform.settings.default_time_zone)
+    platform.procedures.rules(spec.procedure, spec.region)
     with unit(platform) as session:
         tender = _owned(session, tender_id, actor)
         _version_guard(expected_version, tender)
@@ -138,7 +143,7 @@ def update_draft(
         tenderee = organisation_by_uscc(session, spec.tenderee_uscc)
         apply_spec(tender, spec, tenderee.identity_id)
         transition(platform, session, tender, "edit", actor)  # logs the new content's hash
-        return _detail(session, tender, "agency")
+        return _detail(platform, session, tender, "agency")
 
 
 def submit(platform: Platform, tender_id: uuid.UUID, *, actor: Actor) -> TenderDetail:
@@ -147,13 +152,18 @@ def submit(platform: Platform, tender_id: uuid.UUID, *, actor: Actor) -> TenderD
     with unit(platform) as session:
         tender = _owned(session, tender_id, actor)
         ensure_allowed(tender, "submit", actor)
-        refuse(check_rules(session, tender, now))
+        refuse(check_rules(session, tender, now, platform.procedures))
         tender.submitted_at = now
         transition(platform, session, tender, "submit", actor)
         supervision.open_step(
-            session, tender, rules_for(tender), "review", started_at=now, responsible="authority"
+            session,
+            tender,
+            rules_for(tender, platform.procedures),
+            "review",
+            started_at=now,
+            responsible="authority",
         )
-        return _detail(session, tender, "agency")
+        return _detail(platform, session, tender, "agency")
 
 
 def withdraw(platform: Platform, tender_id: uuid.UUID, *, actor: Actor) -> TenderDetail:
@@ -162,7 +172,7 @@ def withdraw(platform: Platform, tender_id: uuid.UUID, *, actor: Actor) -> Tende
         tender = _owned(session, tender_id, actor)
         transition(platform, session, tender, "withdraw", actor)
         supervision.cancel_steps(session, tender.id, platform.clock.now())
-        return _detail(session, tender, "agency")
+        return _detail(platform, session, tender, "agency")
 
 
 def _under_review(session: Session, tender_id: uuid.UUID, actor: Actor, action: str) -> Tender:
@@ -184,7 +194,7 @@ def approve(platform: Platform, tender_id: uuid.UUID, *, actor: Actor) -> Tender
     now = platform.clock.now()
     with unit(platform) as session:
         tender = _under_review(session, tender_id, actor, "approve")
-        refuse(check_rules(session, tender, now))
+        refuse(check_rules(session, tender, now, platform.procedures))
         apply_timetable(tender, effective_timetable(spec_of(session, tender).timetable, now))
         tender.content_sha256 = spec_of(session, tender).sha256()
         tender.approved_at = now
@@ -200,13 +210,13 @@ def approve(platform: Platform, tender_id: uuid.UUID, *, actor: Actor) -> Tender
         supervision.open_step(
             session,
             tender,
-            rules_for(tender),
+            rules_for(tender, platform.procedures),
             "publication",
             started_at=tender.publication_time,
             responsible="system",
         )
         enqueue(session, PUBLISH_TASK, platform.clock, tender_id=str(tender.id))
-        return _detail(session, tender, "authority")
+        return _detail(platform, session, tender, "authority")
 
 
 def reject(platform: Platform, tender_id: uuid.UUID, reasons: Sequence[str], *, actor: Actor) -> TenderDetail:
@@ -226,7 +236,7 @@ def reject(platform: Platform, tender_id: uuid.UUID, reasons: Sequence[str], *, 
             log_data={"reasons_sha256": text_sha256("\n".join(cleaned)), "reasons": len(cleaned)},
         )
         supervision.close_step(session, tender.id, "review", platform.clock.now())
-        return _detail(session, tender, "authority")
+        return _detail(platform, session, tender, "authority")
 
 
 def publish(platform: Platform, tender_id: uuid.UUID) -> bool:
@@ -311,7 +321,7 @@ def cancel(
             notice = new_notice(session, tender, "cancellation", heading, reason, now=now)
             deliver_notice(session, notice, now)
         supervision.cancel_steps(session, tender.id, now)
-        return _detail(session, tender, "agency")
+        return _detail(platform, session, tender, "agency")
 
 
 def fail(
@@ -349,13 +359,13 @@ def fail(
         tender.closed_at = now
         tender.end_code, tender.end_reason = code, reason
         supervision.cancel_steps(session, tender.id, now)
-        return _detail(session, tender, "public")
+        return _detail(platform, session, tender, "public")
 
 
 def fail_if_too_few_bids(platform: Platform, tender_id: uuid.UUID, bids: int) -> bool:
     """For the opening: fail the tender when ``bids`` is below the table's minimum (Regs Art. 44)."""
     with platform.session_factory() as session:
-        rules = rules_for(load(session, tender_id))
+        rules = rules_for(load(session, tender_id), platform.procedures)
     if bids >= rules.min_bids:
         return False
     fail(platform, tender_id, f"{bids} bid(s) received; at least {rules.min_bids} are needed to open")

@@ -5,7 +5,10 @@ criteria, timetable and opening policy. Its validation here is structural only (
 with at most two decimals, known time zone); whether it obeys the procedure table is decided by
 :mod:`tendering.tenders.rules` when the draft is submitted and again when it is approved.
 
-Times without a zone are read in the tender's ``time_zone``; all times are kept in UTC.
+Times without a zone are read in the tender's ``time_zone``; all times are kept in UTC. A spec without a
+``time_zone`` takes the platform's ``Settings.default_time_zone``: the service fills it in
+(:meth:`TenderSpec.with_zone`) before anything is checked or stored, and only then are times without a
+zone read in it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 EvaluationMethod = Literal["comprehensive_scoring", "lowest_evaluated_price"]
 CriterionKind = Literal["technical", "commercial", "price", "other"]
-DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -159,7 +161,8 @@ class TenderSpec(_Spec):
     region: Annotated[str, StringConstraints(pattern=REGION.pattern)]
     #: The tenderee's unified social credit code (the organisation must be registered).
     tenderee_uscc: Annotated[str, StringConstraints(strip_whitespace=True, min_length=18, max_length=18)]
-    time_zone: str = DEFAULT_TIME_ZONE
+    #: IANA zone; None: the platform's default (``Settings.default_time_zone``), see :meth:`with_zone`.
+    time_zone: str | None = None
     qualification_requirements: tuple[Annotated[str, StringConstraints(max_length=2000)], ...] = ()
     lots: tuple[LotSpec, ...] = Field(min_length=1, max_length=200)
     evaluation: EvaluationSpec
@@ -168,7 +171,9 @@ class TenderSpec(_Spec):
 
     @field_validator("time_zone")
     @classmethod
-    def _zone(cls, value: str) -> str:
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -178,6 +183,8 @@ class TenderSpec(_Spec):
 
     @model_validator(mode="after")
     def _utc_times(self) -> TenderSpec:
+        if self.time_zone is None:
+            return self  # times without a zone are read once the zone is known (with_zone)
         zone = ZoneInfo(self.time_zone)
         fixed = {
             name: (when.replace(tzinfo=zone) if when.tzinfo is None else when).astimezone(UTC)
@@ -187,8 +194,25 @@ class TenderSpec(_Spec):
         object.__setattr__(self, "timetable", self.timetable.model_copy(update=fixed))
         return self
 
+    @property
+    def zone(self) -> str:
+        """The tender's time zone (ValueError while it is still to be filled in by :meth:`with_zone`)."""
+        if self.time_zone is None:
+            msg = "the spec has no time zone yet: fill in the platform's default with with_zone()"
+            raise ValueError(msg)
+        return self.time_zone
+
+    def with_zone(self, default: str) -> TenderSpec:
+        """This spec, or a copy in ``default`` when it names no time zone (its times without a zone are
+        then read in ``default``)."""
+        if self.time_zone is not None:
+            return self
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return TenderSpec.model_validate({**fields, "time_zone": default})
+
     def canonical(self) -> bytes:
         """RFC 8785 canonical JSON of the content (decimals and times as strings)."""
+        self.zone  # noqa: B018 - only a spec with its time zone has a canonical form
         return bytes(rfc8785.dumps(spec_document(self)))
 
     def sha256(self) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -56,6 +57,17 @@ def load(session: Session, tender_id: uuid.UUID, *, lock: bool = False) -> Tende
     return tender
 
 
+def public_change(session: Session, tender_id: uuid.UUID, when: datetime) -> None:
+    """Record that the public view of a published tender changed at ``when`` without a notice or a
+    workflow step of its own (the opening record's publication): it moves in the OCDS export's order."""
+    session.execute(
+        update(Tender)
+        .where(Tender.id == tender_id, Tender.published_at.is_not(None))
+        .values(public_changed_at=when)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def organisation_by_uscc(session: Session, uscc: str) -> Organisation:
     """The registered organisation with this USCC, or InvalidInput."""
     organisation = session.scalar(select(Organisation).where(Organisation.uscc == uscc))
@@ -77,7 +89,7 @@ def apply_spec(tender: Tender, spec: TenderSpec, tenderee_id: uuid.UUID) -> None
     tender.procedure = spec.procedure
     tender.category = spec.category
     tender.region = spec.region
-    tender.time_zone = spec.time_zone
+    tender.time_zone = spec.zone
     tender.qualification_requirements = list(spec.qualification_requirements)
     tender.evaluation_method = spec.evaluation.method
     tender.committee_size = spec.evaluation.committee_size

@@ -52,6 +52,8 @@ class TenderSummary:
     bid_deadline: datetime
     submitted_at: datetime | None
     lot_count: int
+    #: When the public view last changed (None before publication).
+    public_changed_at: datetime | None = None
 
     def document(self) -> dict[str, Any]:
         """As JSON."""

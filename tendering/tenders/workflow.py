@@ -149,6 +149,9 @@ def transition(
     now = platform.clock.now()
     tender.state = str(target)
     tender.updated_at = now
+    if tender.published_at is not None and (action.public or str(target) != previous):
+        # the public view changed (publication, notice, cancellation, failure, closing, ...)
+        tender.public_changed_at = now
     sequence = session.scalar(
         select(func.count()).select_from(TenderTransition).where(TenderTransition.tender_id == tender.id)
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from litestar.testing import TestClient
 
 from tendering.ocds.schemas import validate
+from tendering.platform import Platform
+from tendering.search.memory import InMemoryPublicTenders
 from tendering.search.views import TenderView
 
 
@@ -75,3 +78,46 @@ def test_tender_releases_and_record(portal: TestClient, sample_tenders: list[Ten
     missing = portal.get("/ocds/tenders/00000000-0000-0000-0000-000000000000/record")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since=2026-03-05T00:00:00Z&until=2026-03-05T00:00:00Z",
+        "since=2026-03-06T00:00:00Z&until=2026-03-05T00:00:00Z",
+        "since=2026-03-05T08:00:00%2B08:00&until=2026-03-05T00:00:00Z",  # the same instant
+    ],
+)
+def test_bulk_refuses_an_empty_range(portal: TestClient, query: str) -> None:  # type: ignore[type-arg]
+    response = portal.get(f"/ocds/releases?{query}")
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "invalid-range"
+    assert response.json()["parameter"] == "until"
+
+
+def test_an_empty_page_is_a_problem_not_an_invalid_package(portal: TestClient) -> None:  # type: ignore[type-arg]
+    # An empty release package would break the schema (releases: minItems 1), so none is served.
+    assert not validate({**_package(portal), "releases": []}, "release-package").ok
+    for query in ("since=2099-01-01T00:00:00Z", "until=2000-01-01T00:00:00Z"):
+        response = portal.get(f"/ocds/releases?{query}")
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["code"] == "no-releases"
+
+
+def test_no_published_tender_no_package(platform: Platform) -> None:
+    from api.app import create_app
+
+    app = create_app(platform=platform, configure_logs=False)
+    app.state.public_tenders = InMemoryPublicTenders([])
+    with TestClient(app) as client:
+        response = client.get("/ocds/releases")
+    assert response.status_code == 404
+    assert response.json()["code"] == "no-releases"
+
+
+def _package(portal: TestClient) -> dict[str, Any]:  # type: ignore[type-arg]
+    package: dict[str, Any] = portal.get("/ocds/releases").json()
+    assert validate(package, "release-package").ok
+    return package

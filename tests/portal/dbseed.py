@@ -95,6 +95,7 @@ def published_tender(
                 submitted_at=published,
                 approved_at=published,
                 published_at=published,
+                public_changed_at=published + max((n[3] for n in notices), default=timedelta(0)),
                 end_reason=end_reason,
                 end_code="cancelled" if end_reason else None,
             )

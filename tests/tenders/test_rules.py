@@ -178,15 +178,24 @@ def test_shape_errors_are_refused_before_any_rule(overrides: dict[str, Any], mes
 
 
 def test_times_without_a_zone_are_read_in_the_tenders_zone() -> None:
-    the_spec = spec(timetable__bid_deadline="2026-02-01T09:30:00")
+    unzoned = spec(timetable__bid_deadline="2026-02-01T09:30:00")
+    assert unzoned.time_zone is None  # the platform's default zone is filled in by the service
+    with pytest.raises(ValueError, match="no time zone yet"):
+        unzoned.sha256()
+    the_spec = unzoned.with_zone("Asia/Shanghai")
+    assert the_spec.time_zone == "Asia/Shanghai"
     assert the_spec.timetable.bid_deadline == datetime(2026, 2, 1, 1, 30, tzinfo=UTC)
+    assert unzoned.with_zone("Europe/Berlin").timetable.bid_deadline == datetime(
+        2026, 2, 1, 8, 30, tzinfo=UTC
+    )
     urumqi = spec(time_zone="Asia/Urumqi", timetable__bid_deadline="2026-02-01T09:30:00")
     assert urumqi.timetable.bid_deadline == datetime(2026, 2, 1, 3, 30, tzinfo=UTC)
+    assert urumqi.with_zone("Europe/Berlin") is urumqi  # a zone the spec names is kept
 
 
 def test_money_is_decimal_and_the_content_hash_is_stable() -> None:
-    first, second = spec(), spec()
+    first, second = spec().with_zone("Asia/Shanghai"), spec().with_zone("Asia/Shanghai")
     assert first.lots[0].estimated_price.amount == Decimal("12500000.00")
     assert first.sha256() == second.sha256()
     assert b'"amount":"12500000.00"' in first.canonical()
-    assert spec(title="另一个").sha256() != first.sha256()
+    assert spec(title="另一个").with_zone("Asia/Shanghai").sha256() != first.sha256()
