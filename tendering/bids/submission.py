@@ -7,8 +7,10 @@ Order of work for a submission (protocols.md, "Submission and receipt"):
    matches the upload, is signed by a valid signing certificate of the logged-in organisation, names
    lots of this tender and a nonce never seen before; the upload parses as CMS AuthEnvelopedData
    addressed to this tender's opening certificate;
-2. the envelope goes to the blob store (fsynced), which refuses it - keeping nothing - unless its
-   SHA-256 is the declared one;
+2. holding the upload (no chunk can arrive any more): its SHA-256, computed while the chunks arrived,
+   must be the declared one (else nothing is kept), the file must parse as AuthEnvelopedData
+   addressed to this tender's opening certificate, then the blob store adopts the partial file by
+   rename (fsynced; no copy, no second hash);
 3. one transaction: the bid and its new version, the monitor metadata and the blinded log entry;
 4. the receipt is built (signed, time-stamped, with the inclusion proof) and returned.
 
@@ -17,13 +19,11 @@ A refusal at step 1 stores nothing. After the deadline nothing about a bid chang
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cryptography import x509
 from sqlalchemy import exists, select
@@ -38,6 +38,7 @@ from crypto.receipt import (
     bidder_commitment,
     version_commitment,
 )
+from tendering.bids import upload_state
 from tendering.bids.acceptance import check_eligible, check_lots, open_tender, opening_certificate_of
 from tendering.bids.models import (
     Bid,
@@ -57,8 +58,6 @@ from tendering.translog import LogActor, LogEvent
 
 if TYPE_CHECKING:
     from tendering.platform import Platform
-
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -103,14 +102,6 @@ def _check_matches(statement: Statement, *, tender_id: uuid.UUID, uscc: str, upl
         )
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _digest_mismatch() -> InvalidInput:
     return InvalidInput(
         "the uploaded bytes do not have the declared SHA-256; upload the file again",
@@ -118,16 +109,13 @@ def _digest_mismatch() -> InvalidInput:
     )
 
 
-def _check_envelope(platform: Platform, upload: UploadSession, opening: x509.Certificate) -> None:
-    """The upload is an AuthEnvelopedData addressed to ``opening`` (its structure only: the encrypted
-    content is skipped, so this costs a few reads whatever the size; the digest is checked on storing)."""
-    path = partial_path(platform, upload.id)
+def _check_envelope(source: BinaryIO, opening: x509.Certificate) -> None:
+    """``source`` is an AuthEnvelopedData addressed to ``opening`` (its structure only: the encrypted
+    content is skipped, so this costs a few reads whatever the size)."""
+    source.seek(0)
     try:
-        with path.open("rb") as handle:
-            info = peek_envelope(handle)
+        info = peek_envelope(source)
     except CmsError as exc:
-        if _sha256_of(path) != upload.declared_sha256:
-            raise _digest_mismatch() from None  # damaged in transit, not a wrong file
         raise InvalidInput(
             "the file is not a sealed bid (CMS AuthEnvelopedData); unencrypted bids are refused "
             f"(Electronic Bidding Measures Art. 26): {exc}",
@@ -141,15 +129,30 @@ def _check_envelope(platform: Platform, upload: UploadSession, opening: x509.Cer
         )
 
 
-def _store_envelope(platform: Platform, upload: UploadSession) -> None:
-    """Copy the upload into the blob store (fsynced); refused, and nothing kept, if the digest differs."""
-    with partial_path(platform, upload.id).open("rb") as handle:
-        try:
-            platform.blobs.put(handle, expected_sha256=upload.declared_sha256)
-        except InvalidInput as exc:
-            if exc.code == "digest-mismatch":
-                raise _digest_mismatch() from None
-            raise
+def _store_envelope(
+    platform: Platform, upload: UploadSession, handle: BinaryIO | None, opening: x509.Certificate
+) -> None:
+    """Check the held upload and move it into the blob store (durable before anything is logged).
+
+    ``handle`` is the partial file, held by :func:`upload_state.hold`: its running digest must be the
+    declared one (else nothing is kept), its structure is checked, then the blob store adopts the
+    file by rename - no copy and no second hash. ``None`` means an earlier finalisation already moved
+    it in and failed afterwards: the blob with the declared digest is checked again and used.
+    """
+    declared = upload.declared_sha256
+    if handle is None:
+        if not platform.blobs.exists(declared):
+            raise Conflict(
+                "the uploaded bytes of this session are gone; start a new upload", code="upload-missing"
+            )
+        with platform.blobs.open(declared) as stored:
+            _check_envelope(stored, opening)
+        return
+    digest = upload_state.running_digest(handle, upload.id, upload.declared_size)
+    if digest.hexdigest() != declared:
+        raise _digest_mismatch()  # damaged in transit: the partial file stays, nothing is stored
+    _check_envelope(handle, opening)
+    platform.blobs.adopt(partial_path(platform, upload.id), sha256=declared)
 
 
 def _log_version(
@@ -234,20 +237,28 @@ def finalise_upload(
         _check_matches(statement, tender_id=tender.id, uscc=uscc, upload=upload)
         lots = check_lots(tender, statement.lots)
         _check_fresh_nonce(session, statement.nonce)
-    _check_envelope(platform, upload, opening)
-    _store_envelope(platform, upload)
-    path = partial_path(platform, upload.id)
-    try:
-        version_id = _record_submission(
-            platform, upload, bidder_id=bidder_id, uscc=uscc, lots=lots, statement=statement, client=client
-        )
-    except IntegrityError:
-        raise Conflict(
-            "this statement was already used, or your bid changed at the same moment; check your bids "
-            "and sign a new statement",
-            code="statement-replayed",
-        ) from None
-    path.unlink(missing_ok=True)
+    with upload_state.hold(partial_path(platform, upload.id), upload.id) as handle:
+        # held through adoption and recording: no chunk can arrive in between (upload-busy), and
+        # once the session is finished none is accepted at all
+        upload = open_session(platform, upload_id, bidder_id, check_expiry=False)
+        _store_envelope(platform, upload, handle, opening)
+        try:
+            version_id = _record_submission(
+                platform,
+                upload,
+                bidder_id=bidder_id,
+                uscc=uscc,
+                lots=lots,
+                statement=statement,
+                client=client,
+            )
+        except IntegrityError:
+            raise Conflict(
+                "this statement was already used, or your bid changed at the same moment; check your "
+                "bids and sign a new statement",
+                code="statement-replayed",
+            ) from None
+    upload_state.forget(upload.id)
     return build_receipt(platform, version_id).document()
 
 

@@ -6,15 +6,16 @@ with its signed statement (:mod:`tendering.bids.submission`). Chunks stream to a
 ``settings.bids.upload_dir`` (default ``data_dir/uploads``) and are fsynced before the new offset is
 recorded, so an acknowledged offset survives a crash. Re-sending a chunk that was already received is
 harmless (the bytes are compared, nothing changes); a chunk at any other offset is a Conflict that
-tells the current offset. Sessions untouched for ``upload_ttl_seconds`` expire and are removed by the
-maintenance sweep (:func:`sweep_expired`).
+tells the current offset. One chunk at a time per upload, across threads and worker processes
+(:mod:`tendering.bids.upload_state`: a second one is ``upload-busy``), and every chunk extends the
+upload's running SHA-256, so the finalisation never reads the envelope again. Sessions untouched for
+``upload_ttl_seconds`` expire and are removed by the maintenance sweep (:func:`sweep_expired`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import threading
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,16 +26,19 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import anyio.to_thread
 from sqlalchemy import delete, select, update
 
+from tendering.bids import upload_state
 from tendering.bids.acceptance import check_eligible, open_tender, opening_certificate_of
 from tendering.bids.models import UploadSession, UploadState
 from tendering.errors import Conflict, InvalidInput, NotFound, SealbidError, TooLate
 
 if TYPE_CHECKING:
+    from hashlib import _Hash
+
     from tendering.platform import Platform
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_LOCKS: dict[uuid.UUID, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
+#: Bytes gathered from the request before one write (and hash) in a worker thread.
+_WRITE_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,7 @@ def open_session(
     if row is None or row.bidder_id != bidder_id:
         raise _not_found()
     if row.state != UploadState.OPEN:
-        raise Conflict("this upload was already finalised", code="upload-finished")
+        raise _finished()
     if check_expiry:
         check_not_expired(platform, row)
     return row
@@ -161,17 +165,16 @@ def check_not_expired(platform: Platform, row: UploadSession) -> None:
         raise TooLate("this upload session expired; start a new upload", code="upload-expired")
 
 
-def _lock(upload_id: uuid.UUID) -> threading.Lock:
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(upload_id, threading.Lock())
-
-
 def _offset_mismatch(current: int, given: int) -> Conflict:
     return Conflict(
         f"the upload is at offset {current}, not {given}: resume from {current}",
         code="upload-offset-mismatch",
         offset=current,
     )
+
+
+def _finished() -> Conflict:
+    return Conflict("this upload was already finalised", code="upload-finished")
 
 
 async def write_chunk(
@@ -185,70 +188,91 @@ async def write_chunk(
 
     The body streams to the partial file (bounded by ``max_chunk_bytes`` per request). A chunk that
     starts before the current offset is compared with what was received and only its new tail is
-    written; a chunk that starts after it is refused.
+    written (and hashed); a chunk that starts after it is refused. The session row is read again once
+    the upload is held (:func:`upload_state.hold`), so a chunk never acts on an offset it loaded
+    before another chunk committed.
     """
-    row = await anyio.to_thread.run_sync(open_session, platform, upload_id, bidder_id)
-    if offset < 0 or offset > row.offset:
-        raise _offset_mismatch(row.offset, offset)
-    lock = _lock(upload_id)
-    if not lock.acquire(blocking=False):
-        raise Conflict("another chunk of this upload is being received; retry", code="upload-busy")
-    try:
+    await anyio.to_thread.run_sync(open_session, platform, upload_id, bidder_id)  # owner, open, fresh
+    with upload_state.hold(partial_path(platform, upload_id), upload_id) as handle:
+        if handle is None:
+            raise _finished()
+        row = await anyio.to_thread.run_sync(open_session, platform, upload_id, bidder_id)
+        if offset < 0 or offset > row.offset:
+            raise _offset_mismatch(row.offset, offset)
         started = platform.clock.now()
-        end, interrupted = await _receive(platform, row, offset, body)
-        new = await anyio.to_thread.run_sync(_record_offset, platform, row, end, offset, started)
-    finally:
-        lock.release()
+        digest = await anyio.to_thread.run_sync(upload_state.running_digest, handle, upload_id, row.offset)
+        writer = _ChunkWriter(handle, row, offset, digest)
+        interrupted = await _receive(writer, body, platform.settings.bids.max_chunk_bytes)
+        new = await anyio.to_thread.run_sync(_record_offset, platform, row, writer.position, offset, started)
+        if writer.position > row.offset:
+            upload_state.install(upload_id, writer.position, digest)  # only once the offset is recorded
     if interrupted is not None:
         raise interrupted  # what did arrive is kept: the client resumes from the new offset
     return new
 
 
-async def _receive(
-    platform: Platform, row: UploadSession, offset: int, body: AsyncIterator[bytes]
-) -> tuple[int, Exception | None]:
-    """Write the body at ``offset``; returns the end position and the error that cut it short, if any."""
-    path = partial_path(platform, row.id)
-    position = offset
-    interrupted: Exception | None = None
-    with path.open("r+b") as handle:
-        handle.seek(offset)
-        try:
-            position = await _copy(body, handle, row, offset, platform.settings.bids.max_chunk_bytes)
-        except SealbidError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a dropped connection: keep what arrived
-            interrupted = exc
-            position = handle.tell()
-        handle.flush()
-        await anyio.to_thread.run_sync(os.fsync, handle.fileno())
-    return max(position, offset), interrupted
+class _ChunkWriter:
+    """Writes one chunk at its offset: compares what was already received, appends and hashes the rest."""
+
+    def __init__(self, handle: BinaryIO, row: UploadSession, offset: int, digest: _Hash) -> None:
+        self.handle = handle
+        self.acknowledged = row.offset
+        self.declared_size = row.declared_size
+        self.offset = offset
+        self.position = offset
+        self.digest = digest
+
+    def write(self, data: bytes) -> None:
+        """Compare the part of ``data`` below the acknowledged offset, write and hash the rest."""
+        view = memoryview(data)
+        overlap = max(0, min(self.acknowledged - self.position, len(view)))
+        if overlap:
+            self.handle.seek(self.position)
+            if self.handle.read(overlap) != view[:overlap]:
+                raise _offset_mismatch(self.acknowledged, self.offset)
+        if overlap < len(view):
+            self.handle.seek(self.position + overlap)
+            self.handle.write(view[overlap:])
+            self.digest.update(view[overlap:])
+        self.position += len(view)
+
+    def sync(self) -> None:
+        """Flush and fsync what was written (before the offset is recorded)."""
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
 
 
-async def _copy(
-    body: AsyncIterator[bytes], handle: BinaryIO, row: UploadSession, offset: int, limit: int
-) -> int:
-    """Copy the body to ``handle`` (positioned at ``offset``), comparing bytes already received."""
-    position = offset
+async def _receive(writer: _ChunkWriter, body: AsyncIterator[bytes], limit: int) -> Exception | None:
+    """Stream ``body`` through ``writer`` off the event loop; returns the error that cut it short."""
+    pending = bytearray()
     received = 0
-    async for piece in body:
-        if not piece:
-            continue
-        received += len(piece)
-        if received > limit:
-            raise InvalidInput(f"a chunk may be at most {limit} bytes", code="chunk-too-large", limit=limit)
-        if position + len(piece) > row.declared_size:
-            raise InvalidInput(
-                f"the chunk goes beyond the declared size of {row.declared_size} bytes",
-                code="upload-beyond-size",
-            )
-        overlap = max(0, min(row.offset - position, len(piece)))
-        if overlap and handle.read(overlap) != piece[:overlap]:
-            raise _offset_mismatch(row.offset, offset)
-        if overlap < len(piece):
-            handle.write(piece[overlap:])
-        position += len(piece)
-    return position
+    interrupted: Exception | None = None
+    try:
+        async for piece in body:
+            if not piece:
+                continue
+            received += len(piece)
+            if received > limit:
+                raise InvalidInput(
+                    f"a chunk may be at most {limit} bytes", code="chunk-too-large", limit=limit
+                )
+            if writer.offset + received > writer.declared_size:
+                raise InvalidInput(
+                    f"the chunk goes beyond the declared size of {writer.declared_size} bytes",
+                    code="upload-beyond-size",
+                )
+            pending += piece
+            if len(pending) >= _WRITE_BLOCK:
+                await anyio.to_thread.run_sync(writer.write, bytes(pending))
+                pending.clear()
+    except SealbidError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a dropped connection: keep what arrived
+        interrupted = exc
+    if pending:
+        await anyio.to_thread.run_sync(writer.write, bytes(pending))
+    await anyio.to_thread.run_sync(writer.sync)
+    return interrupted
 
 
 def _record_offset(
@@ -261,7 +285,11 @@ def _record_offset(
     with platform.transaction() as session:
         changed = session.execute(
             update(UploadSession)
-            .where(UploadSession.id == row.id, UploadSession.offset == row.offset)
+            .where(
+                UploadSession.id == row.id,
+                UploadSession.offset == row.offset,
+                UploadSession.state == UploadState.OPEN,
+            )
             .values(
                 offset=end,
                 updated_at=now,
@@ -270,7 +298,8 @@ def _record_offset(
             )
         ).rowcount  # type: ignore[attr-defined]
         fresh = session.get(UploadSession, row.id)
-        assert fresh is not None
+        if fresh is None:
+            raise _not_found()
         session.refresh(fresh)
         if not changed:
             raise _offset_mismatch(fresh.offset, offset)
@@ -278,13 +307,24 @@ def _record_offset(
 
 
 def abandon_upload(platform: Platform, upload_id: uuid.UUID, bidder_id: uuid.UUID) -> None:
-    """Delete an open upload and its partial file (the bidder gave up)."""
-    with platform.transaction() as session:
+    """Delete an open upload and its partial file (the bidder gave up); not while a chunk arrives."""
+
+    def remove() -> None:
+        with platform.transaction() as session:
+            row = session.get(UploadSession, upload_id)
+            if row is None or row.bidder_id != bidder_id or row.state != UploadState.OPEN:
+                raise _not_found()
+            session.delete(row)
+
+    with platform.session_factory() as session:
         row = session.get(UploadSession, upload_id)
         if row is None or row.bidder_id != bidder_id or row.state != UploadState.OPEN:
-            raise _not_found()
-        session.delete(row)
-    partial_path(platform, upload_id).unlink(missing_ok=True)
+            raise _not_found()  # before holding the upload: a stranger never learns it is busy
+    path = partial_path(platform, upload_id)
+    with upload_state.hold(path, upload_id):
+        remove()
+        path.unlink(missing_ok=True)
+    upload_state.forget(upload_id)
 
 
 def sweep_expired(platform: Platform) -> int:
@@ -302,4 +342,5 @@ def sweep_expired(platform: Platform) -> int:
             session.execute(delete(UploadSession).where(UploadSession.id.in_(ids)))
     for upload_id in ids:
         partial_path(platform, upload_id).unlink(missing_ok=True)
+        upload_state.forget(upload_id)
     return len(ids)

@@ -1,0 +1,357 @@
+"""Concurrent chunks, other worker processes, hashing while chunks arrive and the adopted envelope.
+
+Chunks of one upload never interleave (upload-busy), a chunk acts on the offset committed when it
+holds the upload (never on one it loaded before), and the finalisation holds the upload through the
+blob store's adoption and the recording, so no chunk can change an adopted envelope.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import func, select
+
+from tendering.bids import submission, upload_state, uploads
+from tendering.bids.models import BidVersion
+from tendering.bids.submission import Client, finalise_upload
+from tendering.bids.uploads import UploadStatus, create_upload, partial_path, write_chunk
+from tendering.errors import Conflict
+from tendering.platform import Platform
+from tests.submission.conftest import OpenTender
+from tests.submission.helpers import (
+    Bidder,
+    sealed,
+    send_chunk,
+    signed_body,
+    start_upload,
+    submission_statement,
+)
+from tests.tenders.conftest import Parties
+
+
+def _body(*pieces: bytes, before: Callable[[], Any] | None = None) -> AsyncIterator[bytes]:
+    async def generate() -> AsyncIterator[bytes]:
+        if before is not None:
+            await before()
+        for piece in pieces:
+            yield piece
+
+    return generate()
+
+
+def _upload(platform: Platform, parties: Parties, tender: OpenTender, envelope: bytes) -> UploadStatus:
+    return create_upload(
+        platform,
+        bidder_id=parties.tenderers[0],
+        tender_id=tender.id,
+        size=len(envelope),
+        sha256=hashlib.sha256(envelope).hexdigest(),
+        address=None,
+        user_agent=None,
+    )
+
+
+def _chunk(platform: Platform, parties: Parties, upload_id: uuid.UUID, offset: int, data: bytes) -> Any:
+    """Write one chunk in its own event loop; returns the status or the refusal."""
+
+    async def run() -> Any:
+        try:
+            return await write_chunk(platform, upload_id, parties.tenderers[0], offset, _body(data))
+        except Conflict as exc:
+            return exc
+
+    return anyio.run(run)
+
+
+@pytest.mark.parametrize("same_bytes", [True, False])
+def test_a_chunk_that_loaded_the_row_before_another_committed_compares_what_was_acknowledged(
+    platform: Platform,
+    parties: Parties,
+    tender: OpenTender,
+    monkeypatch: pytest.MonkeyPatch,
+    same_bytes: bool,
+) -> None:
+    """The retry loads offset 0, the first send commits offset 1000, then the retry gets the upload."""
+    envelope = sealed(tender.opening, b"q" * 3000)
+    upload = _upload(platform, parties, tender, envelope)
+    loaded, committed = threading.Event(), threading.Event()
+    real_open = uploads.open_session
+    first_call = [True]
+
+    def stale_open(*args: Any, **kwargs: Any) -> Any:
+        row = real_open(*args, **kwargs)
+        if first_call[0]:  # the retry's first look, before it holds the upload
+            first_call[0] = False
+            loaded.set()
+            assert committed.wait(30)
+        return row
+
+    monkeypatch.setattr(uploads, "open_session", stale_open)
+    retried = envelope[:1000] if same_bytes else b"Y" * 1000
+    outcome: list[Any] = []
+    retry = threading.Thread(
+        target=lambda: outcome.append(_chunk(platform, parties, upload.id, 0, retried)), daemon=True
+    )
+    retry.start()
+    assert loaded.wait(30)
+    first = _chunk(platform, parties, upload.id, 0, envelope[:1000])
+    assert isinstance(first, UploadStatus) and first.offset == 1000
+    committed.set()
+    retry.join(30)
+    (late,) = outcome
+    if same_bytes:
+        assert isinstance(late, UploadStatus) and late.offset == 1000  # harmless
+    else:
+        assert isinstance(late, Conflict) and late.code == "upload-offset-mismatch"
+        assert late.extra["offset"] == 1000
+    assert partial_path(platform, upload.id).read_bytes()[:1000] == envelope[:1000]
+    assert uploads.upload_status(platform, upload.id, parties.tenderers[0]).offset == 1000
+
+
+def test_two_writers_of_the_same_chunk_never_interleave(
+    platform: Platform, parties: Parties, tender: OpenTender
+) -> None:
+    envelope = sealed(tender.opening, b"w" * 3000)
+    upload = _upload(platform, parties, tender, envelope)
+    bidder = parties.tenderers[0]
+    results: dict[str, Any] = {}
+
+    async def run() -> None:
+        started, release = anyio.Event(), anyio.Event()
+
+        async def hold_open() -> None:
+            started.set()
+            await release.wait()
+
+        async def first() -> None:
+            body = _body(envelope[:600], envelope[600:1500], before=hold_open)
+            results["first"] = await write_chunk(platform, upload.id, bidder, 0, body)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(first)
+            await started.wait()
+            for name, (offset, data) in {"same": (0, envelope[:1500]), "overlap": (500, b"Z" * 1500)}.items():
+                try:
+                    await write_chunk(platform, upload.id, bidder, offset, _body(data))
+                except Conflict as exc:
+                    results[name] = exc.code
+            release.set()
+        results["after"] = await write_chunk(platform, upload.id, bidder, 500, _body(b"Z" * 1500))
+
+    with pytest.raises(Conflict) as caught:
+        anyio.run(run)
+    assert results["same"] == results["overlap"] == "upload-busy"
+    assert results["first"].offset == 1500
+    assert caught.value.code == "upload-offset-mismatch"  # the overlap's bytes differ from what arrived
+    assert partial_path(platform, upload.id).read_bytes()[:1500] == envelope[:1500]
+
+
+_HOLDER = """
+import fcntl, sys
+with open(sys.argv[1], "r+b") as handle:
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_chunk_or_finalisation_while_another_worker_holds_the_upload_is_busy(
+    app_client: TestClient,  # type: ignore[type-arg]
+    platform: Platform,
+    tender: OpenTender,
+    bidders: list[Bidder],
+) -> None:
+    """Another process (a second uvicorn worker) holding the partial file keeps this one out."""
+    bidder = bidders[0]
+    envelope = sealed(tender.opening, b"p" * 2000)
+    upload_id = start_upload(app_client, bidder, tender.id, envelope).json()["id"]
+    assert send_chunk(app_client, bidder, upload_id, 0, envelope[:-10]).status_code == 204
+    path = partial_path(platform, uuid.UUID(upload_id))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        busy = send_chunk(app_client, bidder, upload_id, len(envelope) - 10, envelope[-10:])
+        assert busy.status_code == 409 and busy.json()["code"] == "upload-busy"
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(30)
+    assert send_chunk(app_client, bidder, upload_id, len(envelope) - 10, envelope[-10:]).status_code == 204
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    statement = submission_statement(tender.id, envelope, bidder.uscc)
+    body = signed_body(statement, bidder.signer)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        busy = app_client.post(f"/bids/uploads/{upload_id}/finalise", json=body, headers=bidder.headers)
+        assert busy.status_code == 409 and busy.json()["code"] == "upload-busy"
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(30)
+    done = app_client.post(f"/bids/uploads/{upload_id}/finalise", json=body, headers=bidder.headers)
+    assert done.status_code == 201, done.text
+
+
+@pytest.mark.parametrize("state", ["missing", "stale"])
+def test_the_digest_catches_up_after_a_restart_or_another_worker(
+    app_client: TestClient,  # type: ignore[type-arg]
+    platform: Platform,
+    tender: OpenTender,
+    bidders: list[Bidder],
+    state: str,
+) -> None:
+    bidder = bidders[0]
+    envelope = sealed(tender.opening, bytes(range(256)) * 40)
+    upload_id = start_upload(app_client, bidder, tender.id, envelope).json()["id"]
+    key = uuid.UUID(upload_id)
+    assert send_chunk(app_client, bidder, upload_id, 0, envelope[:4000]).status_code == 204
+    assert upload_state._STATES[key].offset == 4000
+    if state == "missing":
+        upload_state.forget(key)  # as after a restart
+    else:
+        upload_state.install(key, 1000, hashlib.sha256(b"another worker's old state"))
+    assert send_chunk(app_client, bidder, upload_id, 3000, envelope[3000:]).status_code == 204
+    assert upload_state._STATES[key].offset == len(envelope)
+    assert upload_state._STATES[key].digest.hexdigest() == hashlib.sha256(envelope).hexdigest()
+    statement = submission_statement(tender.id, envelope, bidder.uscc)
+    answer = app_client.post(
+        f"/bids/uploads/{upload_id}/finalise",
+        json=signed_body(statement, bidder.signer),
+        headers=bidder.headers,
+    )
+    assert answer.status_code == 201, answer.text
+    with platform.blobs.open(hashlib.sha256(envelope).hexdigest()) as stored:
+        assert stored.read() == envelope
+    assert key not in upload_state._STATES
+
+
+def test_the_finalisation_needs_no_second_read_of_the_envelope(
+    app_client: TestClient,  # type: ignore[type-arg]
+    platform: Platform,
+    tender: OpenTender,
+    bidders: list[Bidder],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the running digest in place the blob store adopts the file: no put, no file hashing."""
+    bidder = bidders[0]
+    envelope = sealed(tender.opening, b"n" * 6000)
+    upload_id = start_upload(app_client, bidder, tender.id, envelope).json()["id"]
+    assert send_chunk(app_client, bidder, upload_id, 0, envelope).status_code == 204
+
+    def no_put(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the envelope was copied into the blob store")
+
+    def no_hashing(*args: Any) -> Any:
+        raise AssertionError("the partial file was hashed again")
+
+    monkeypatch.setattr(platform.blobs, "put", no_put)
+    monkeypatch.setattr(upload_state, "sha256", no_hashing)
+    statement = submission_statement(tender.id, envelope, bidder.uscc)
+    answer = app_client.post(
+        f"/bids/uploads/{upload_id}/finalise",
+        json=signed_body(statement, bidder.signer),
+        headers=bidder.headers,
+    )
+    assert answer.status_code == 201, answer.text
+    assert not partial_path(platform, uuid.UUID(upload_id)).exists()
+    with platform.blobs.open(hashlib.sha256(envelope).hexdigest()) as stored:
+        assert stored.read() == envelope
+
+
+def test_a_finalisation_that_fails_after_adoption_can_be_retried(
+    app_client: TestClient,  # type: ignore[type-arg]
+    platform: Platform,
+    parties: Parties,
+    tender: OpenTender,
+    bidders: list[Bidder],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bidder = bidders[0]
+    envelope = sealed(tender.opening, b"r" * 3000)
+    upload_id = start_upload(app_client, bidder, tender.id, envelope).json()["id"]
+    assert send_chunk(app_client, bidder, upload_id, 0, envelope).status_code == 204
+    statement = submission_statement(tender.id, envelope, bidder.uscc)
+    body = signed_body(statement, bidder.signer)
+    real_record = submission._record_submission
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("the database went away")
+
+    monkeypatch.setattr(submission, "_record_submission", crash)
+    with pytest.raises(OSError, match="went away"):
+        finalise_upload(
+            platform,
+            uuid.UUID(upload_id),
+            bidder_id=parties.tenderers[0],
+            statement_raw=statement,
+            signature=base64.b64decode(body["signature"]),
+            client=Client(),
+        )
+    digest = hashlib.sha256(envelope).hexdigest()
+    assert platform.blobs.exists(digest) and not partial_path(platform, uuid.UUID(upload_id)).exists()
+    # a chunk now changes nothing: the upload is complete, and the adopted blob is not its file
+    late = send_chunk(app_client, bidder, upload_id, 0, b"X" * 100)
+    assert late.status_code == 409 and late.json()["code"] == "upload-finished"
+    monkeypatch.setattr(submission, "_record_submission", real_record)
+    answer = app_client.post(f"/bids/uploads/{upload_id}/finalise", json=body, headers=bidder.headers)
+    assert answer.status_code == 201, answer.text
+    with platform.blobs.open(digest) as stored:
+        assert stored.read() == envelope
+    with platform.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(BidVersion)) == 1
+
+
+def test_no_chunk_gets_in_while_the_envelope_is_adopted_or_after(
+    app_client: TestClient,  # type: ignore[type-arg]
+    platform: Platform,
+    parties: Parties,
+    tender: OpenTender,
+    bidders: list[Bidder],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bidder = bidders[0]
+    envelope = sealed(tender.opening, b"a" * 3000)
+    upload_id = start_upload(app_client, bidder, tender.id, envelope).json()["id"]
+    assert send_chunk(app_client, bidder, upload_id, 0, envelope).status_code == 204
+    real_adopt = platform.blobs.adopt
+    during: list[Any] = []
+
+    def adopt(path: Path, *, sha256: str) -> Any:
+        late = threading.Thread(  # a chunk arriving on another connection right now
+            target=lambda: during.append(_chunk(platform, parties, uuid.UUID(upload_id), 0, b"X" * 100))
+        )
+        late.start()
+        late.join(30)
+        return real_adopt(path, sha256=sha256)
+
+    monkeypatch.setattr(platform.blobs, "adopt", adopt)
+    statement = submission_statement(tender.id, envelope, bidder.uscc)
+    answer = app_client.post(
+        f"/bids/uploads/{upload_id}/finalise",
+        json=signed_body(statement, bidder.signer),
+        headers=bidder.headers,
+    )
+    assert answer.status_code == 201, answer.text
+    (refused,) = during
+    assert isinstance(refused, Conflict) and refused.code == "upload-busy"
+    after = send_chunk(app_client, bidder, upload_id, 0, b"X" * 100)
+    assert after.status_code == 409 and after.json()["code"] == "upload-finished"
+    with platform.blobs.open(hashlib.sha256(envelope).hexdigest()) as stored:
+        assert stored.read() == envelope
