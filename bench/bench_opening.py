@@ -118,24 +118,23 @@ def make_envelopes(
 
 
 def open_all(blobs: FilesystemBlobStore, digests: list[str], count: int, work: Path, opening: Opening) -> int:
-    """What the opening does per envelope; returns how many opened."""
+    """What the opening does per envelope (``opener._open_one`` without the UPDATE); how many opened."""
     certificate, key = opening
+    scratch = work / "scratch"
+    scratch.mkdir(exist_ok=True)
     opened = 0
     for number in range(count):
-        with (
-            blobs.open(digests[number % len(digests)]) as source,
-            tempfile.TemporaryDirectory(dir=work) as scratch,
-        ):
-            destination = Path(scratch) / "package.zip"
+        destination, middle = scratch / f"{number}.zip", scratch / f"{number}.p7m"
+        with blobs.open(digests[number % len(digests)]) as source:
             verdict = open_bid(
                 source, certificate, key, check_certificate=None, expected_tender_id=TENDER,
-                package_destination=destination, workdir=Path(scratch),
+                package_destination=destination, middle_destination=middle, workdir=scratch,
             )  # fmt: skip
-            if verdict.ok and verdict.manifest is not None:
-                with destination.open("rb") as package:
-                    blobs.put(package)
-                price_summary(verdict.manifest)
-                opened += 1
+        if verdict.ok and verdict.manifest is not None and verdict.package_sha256 is not None:
+            blobs.adopt(destination, sha256=verdict.package_sha256)
+            price_summary(verdict.manifest)
+            opened += 1
+        destination.unlink(missing_ok=True)
     return opened
 
 

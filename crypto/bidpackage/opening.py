@@ -3,25 +3,33 @@
 :func:`open_bid` peels the layers (opening layer with the opening key, the bidder layer if present
 and a bidder key is given), verifies the SignedData (integrity, signer certificate at signing time
 via ``check_certificate``, time-stamp), verifies the package and compares the manifest with the
-signer. It returns a :class:`BidVerdict`; bad input never raises. Intermediate layers are spooled to
-temporary files (bounded memory).
+signer. It returns a :class:`BidVerdict`; bad input never raises.
+
+It reads the envelope once for everything: the envelope's SHA-256 is computed from the bytes the
+decryption reads (in a worker thread, see :mod:`crypto.bidpackage.hashing`), the plaintext streams
+straight from the AES-GCM decryption into the SignedData reader, and the package's SHA-256 and size
+are those of the signature's message-digest computation. The package is written once (to
+``package_destination``); a bidder layer is written once (to ``middle_destination``) or spooled to a
+temporary file when the bidder's key is given. GCM authenticates only at the end, so everything
+derived from the plaintext is provisional until the tag has verified: on a tag failure nothing is
+kept and the verdict is ``envelope-not-opened`` (or ``bidder-layer-not-opened``). Memory is bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import os
+import io
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Final
+from typing import IO, Any, BinaryIO, Final, cast
 
 from cryptography import x509
 
 from crypto.bidpackage.errors import PackageError
+from crypto.bidpackage.hashing import HashingSource, HashingWriter
 from crypto.bidpackage.manifest import Manifest
 from crypto.bidpackage.reader import PackageLimits, verify_package
 from crypto.bidpackage.sealing import certificate_uscc
@@ -33,14 +41,15 @@ from crypto.cms import (
     Limits,
     NotARecipient,
     SignatureVerdict,
-    open_envelope,
     verify_signed,
 )
+from crypto.cms.envelope_stream import content_of, decrypting_reader
 
 __all__ = ["BidVerdict", "aopen_bid", "inner_content_type", "open_bid"]
 
 _SIGNED_DATA: Final = bytes.fromhex("06092a864886f70d010702")
 _AUTH_ENVELOPED: Final = bytes.fromhex("060b2a864886f70d0109100117")
+_HEAD: Final = 32
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,8 @@ class BidVerdict:
     and no bidder key), ``bidder-layer-not-opened``, ``not-signed``, ``signature-invalid``,
     ``timestamp-invalid``, ``signer-untrusted``, ``package-invalid`` (``package_error`` holds the
     package's own code), ``bidder-mismatch`` (the manifest's USCC is not the signer's),
-    ``tender-mismatch``. ``reasons`` lists every problem found in plain words.
+    ``tender-mismatch``. ``reasons`` lists every problem found in plain words. ``middle_sha256`` and
+    ``middle_size`` describe the bidder layer written to ``middle_destination`` (when locked).
     """
 
     ok: bool
@@ -70,6 +80,8 @@ class BidVerdict:
     package_error: str | None = None
     package_sha256: str | None = None
     package_size: int | None = None
+    middle_sha256: str | None = None
+    middle_size: int | None = None
 
     @property
     def timestamp_valid(self) -> bool:
@@ -77,10 +89,7 @@ class BidVerdict:
         return self.signature is not None and self.signature.timestamp_valid
 
 
-def inner_content_type(stream: IO[bytes]) -> str | None:
-    """``signed``, ``enveloped`` or ``None``: what the ContentInfo at the start of ``stream`` holds."""
-    head = stream.read(32)
-    stream.seek(0)
+def _content_type(head: bytes) -> str | None:
     if len(head) < 2 or head[0] != 0x30:
         return None
     first = head[1]
@@ -93,23 +102,20 @@ def inner_content_type(stream: IO[bytes]) -> str | None:
     return None
 
 
-def _sha256_of(stream: BinaryIO, chunk_size: int) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := stream.read(chunk_size):
-        digest.update(chunk)
-        size += len(chunk)
+def inner_content_type(stream: IO[bytes]) -> str | None:
+    """``signed``, ``enveloped`` or ``None``: what the ContentInfo at the start of ``stream`` holds."""
+    head = stream.read(_HEAD)
     stream.seek(0)
-    return digest.hexdigest(), size
+    return _content_type(head)
 
 
 class _Run:
     """Collects the verdict's fields while the layers are peeled."""
 
-    def __init__(self, sha256: str, size: int) -> None:
+    def __init__(self) -> None:
         self.fields: dict[str, Any] = {
-            "envelope_sha256": sha256,
-            "envelope_size": size,
+            "envelope_sha256": "",
+            "envelope_size": 0,
             "envelope_opened": False,
             "bidder_layer": False,
         }
@@ -120,60 +126,161 @@ class _Run:
         self.code = self.code or code
         self.reasons.append(reason)
 
+    def layer_failed(self, layer: str, exc: CmsError) -> None:
+        opening = layer == "opening"
+        if isinstance(exc, NotARecipient):
+            code = "envelope-not-addressed" if opening else "bidder-layer-not-opened"
+            self.fail(code, f"the {layer} layer is not addressed to the given certificate")
+            return
+        code = "envelope-not-opened" if opening else "bidder-layer-not-opened"
+        if isinstance(exc, DecryptionError):
+            self.fail(code, f"the {layer} layer does not open: {exc}")
+        else:
+            self.fail(code, f"the {layer} layer is not a readable envelope: {exc}")
+
     def verdict(self) -> BidVerdict:
         return BidVerdict(ok=self.code is None, code=self.code, reasons=tuple(self.reasons), **self.fields)
 
 
-def _peel(
+class _Outputs:
+    """The files one opening writes; those not kept are removed when the opening ends."""
+
+    def __init__(self, stack: contextlib.ExitStack[Any], workdir: Path | None) -> None:
+        self._stack = stack
+        self._workdir = workdir
+        self._files: list[tuple[Path, BinaryIO]] = []
+        self.keep: set[Path] = set()
+        stack.callback(self._discard)
+
+    def temporary(self) -> BinaryIO:
+        """An anonymous spool file (gone when the opening ends)."""
+        return cast(BinaryIO, self._stack.enter_context(tempfile.TemporaryFile(dir=self._workdir)))
+
+    def file(self, destination: Path | None) -> BinaryIO:
+        """``destination`` opened for writing (an anonymous file without a destination)."""
+        if destination is None:
+            return self.temporary()
+        file = destination.open("w+b")
+        self._files.append((destination, file))
+        return file
+
+    def _discard(self) -> None:
+        for destination, file in self._files:
+            file.close()
+            if destination not in self.keep:
+                with contextlib.suppress(OSError):
+                    destination.unlink()
+
+
+@dataclass(frozen=True)
+class _Request:
+    opening_certificate: x509.Certificate
+    opening_key: DecryptionKey
+    check_certificate: CertificateCheck | None
+    check_tsa_certificate: CertificateCheck | None
+    bidder_certificate: x509.Certificate | None
+    bidder_key: DecryptionKey | None
+    expected_tender_id: str | None
+    cms_limits: Limits | None
+    package_limits: PackageLimits
+    package_destination: Path | None
+    middle_destination: Path | None
+
+
+def _unlock(
     source: BinaryIO,
-    sink: BinaryIO,
+    run: _Run,
+    layer: str,
     *,
     certificate: x509.Certificate,
     key: DecryptionKey,
     limits: Limits | None,
-    run: _Run,
-    layer: str,
-) -> bool:
+) -> io.BufferedReader | None:
     try:
-        open_envelope(source, sink, certificate, key, limits=limits)
-    except NotARecipient:
-        code = "envelope-not-addressed" if layer == "opening" else "bidder-layer-not-opened"
-        run.fail(code, f"the {layer} layer is not addressed to the given certificate")
-        return False
-    except DecryptionError as exc:
-        code = "envelope-not-opened" if layer == "opening" else "bidder-layer-not-opened"
-        run.fail(code, f"the {layer} layer does not open: {exc}")
-        return False
+        return decrypting_reader(source, certificate, key, limits=limits)
     except CmsError as exc:
-        code = "envelope-not-opened" if layer == "opening" else "bidder-layer-not-opened"
-        run.fail(code, f"the {layer} layer is not a readable envelope: {exc}")
+        run.layer_failed(layer, exc)
+        return None
+
+
+def _peek(plain: io.BufferedReader, run: _Run, layer: str) -> tuple[bool, str | None]:
+    try:
+        return True, _content_type(plain.peek(_HEAD)[:_HEAD])
+    except CmsError as exc:
+        run.layer_failed(layer, exc)
+        return False, None
+
+
+def _settle(plain: io.BufferedReader, run: _Run, layer: str) -> bool:
+    """Read the layer to its end, checking its tag; False (recorded) when it does not verify."""
+    try:
+        content_of(plain).drain()
+    except CmsError as exc:
+        run.layer_failed(layer, exc)
         return False
-    sink.seek(0)
+    if layer == "opening":
+        run.fields["envelope_opened"] = True
     return True
 
 
-def _check_signed(
-    signed: BinaryIO,
-    package: BinaryIO,
-    run: _Run,
-    *,
-    check_certificate: CertificateCheck | None,
-    check_tsa_certificate: CertificateCheck | None,
-    limits: Limits | None,
-) -> SignatureVerdict | None:
-    if inner_content_type(signed) != "signed":
-        run.fail("not-signed", "inside the envelope there is no CMS SignedData (the bid is not signed)")
+def _copy(plain: io.BufferedReader, sink: BinaryIO | HashingWriter, run: _Run, chunk: int) -> bool:
+    """Copy the opening layer's plaintext to ``sink`` up to its verified end."""
+    try:
+        while data := plain.read(chunk):
+            sink.write(data)
+    except CmsError as exc:
+        run.layer_failed("opening", exc)
+        return False
+    return _settle(plain, run, "opening")
+
+
+def _bidder_layer(
+    plain: io.BufferedReader, run: _Run, out: _Outputs, request: _Request
+) -> io.BufferedReader | None:
+    """The bidder layer: kept as it is without the bidder's key, else opened (None: stop here)."""
+    chunk = request.package_limits.chunk_size
+    if request.bidder_certificate is None or request.bidder_key is None:
+        destination = request.middle_destination
+        sink = HashingWriter(out.file(destination)) if destination is not None else None
+        if not (_copy(plain, sink, run, chunk) if sink is not None else _settle(plain, run, "opening")):
+            return None
+        run.fields["bidder_layer"] = True
+        if sink is not None and destination is not None:
+            run.fields.update(middle_sha256=sink.hexdigest(), middle_size=sink.size)
+            out.keep.add(destination)
+        run.fail("bidder-layer-locked", "the bid has a bidder layer: the bidder's decryption key is needed")
         return None
+    spool = out.temporary()
+    if not _copy(plain, spool, run, chunk):
+        return None
+    run.fields["bidder_layer"] = True
+    spool.seek(0)
+    return _unlock(
+        spool,
+        run,
+        "bidder",
+        certificate=request.bidder_certificate,
+        key=request.bidder_key,
+        limits=request.cms_limits,
+    )
+
+
+def _check_signed(
+    plain: io.BufferedReader, package: BinaryIO, run: _Run, layer: str, request: _Request
+) -> SignatureVerdict | None:
     try:
         verdict = verify_signed(
-            signed,
+            plain,
             content_sink=package,
-            check_certificate=check_certificate,
-            check_tsa_certificate=check_tsa_certificate,
-            limits=limits,
+            check_certificate=request.check_certificate,
+            check_tsa_certificate=request.check_tsa_certificate,
+            limits=request.cms_limits,
         )
     except CmsError as exc:
-        run.fail("signature-invalid", f"the signed layer cannot be read: {exc}")
+        if _settle(plain, run, layer):  # the envelope is intact: the signed layer inside is broken
+            run.fail("signature-invalid", f"the signed layer cannot be read: {exc}")
+        return None
+    if not _settle(plain, run, layer):  # verify_signed read to the end: this only confirms the tag
         return None
     run.fields.update(
         signature=verdict,
@@ -190,13 +297,11 @@ def _check_signed(
     return verdict
 
 
-def _check_package(
-    package: BinaryIO, run: _Run, limits: PackageLimits, expected_tender_id: str | None
-) -> bool:
+def _check_package(package: BinaryIO, verdict: SignatureVerdict, run: _Run, request: _Request) -> bool:
+    run.fields["package_sha256"], run.fields["package_size"] = verdict.content_sha256, verdict.content_size
     package.seek(0)
-    run.fields["package_sha256"], run.fields["package_size"] = _sha256_of(package, limits.chunk_size)
     try:
-        manifest = verify_package(package, limits=limits)
+        manifest = verify_package(package, limits=request.package_limits)
     except PackageError as exc:
         run.fields["package_error"] = exc.code
         run.fail("package-invalid", f"the bid package is not valid ({exc.code}): {exc}")
@@ -209,27 +314,43 @@ def _check_package(
             f"the manifest names bidder {manifest.bidder_uscc} but the bid is signed by "
             f"{signer_uscc or 'a certificate without an enterprise USCC'}",
         )
-    if expected_tender_id is not None and manifest.tender_id != expected_tender_id:
-        run.fail(
-            "tender-mismatch", f"the package is for tender {manifest.tender_id}, not {expected_tender_id}"
-        )
+    expected = request.expected_tender_id
+    if expected is not None and manifest.tender_id != expected:
+        run.fail("tender-mismatch", f"the package is for tender {manifest.tender_id}, not {expected}")
     return True
 
 
-def _keep(package: BinaryIO, destination: Path, chunk_size: int) -> None:
-    fd, name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            package.seek(0)
-            while chunk := package.read(chunk_size):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(name).replace(destination)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(name).unlink()
-        raise
+def _open_layers(source: BinaryIO, run: _Run, out: _Outputs, request: _Request) -> None:
+    plain = _unlock(
+        source,
+        run,
+        "opening",
+        certificate=request.opening_certificate,
+        key=request.opening_key,
+        limits=request.cms_limits,
+    )
+    if plain is None:
+        return
+    layer = "opening"
+    readable, kind = _peek(plain, run, layer)
+    if readable and kind == "enveloped":
+        plain = _bidder_layer(plain, run, out, request)
+        if plain is None:
+            return
+        layer = "bidder"
+        readable, kind = _peek(plain, run, layer)
+    if not readable:
+        return
+    if kind != "signed":
+        if _settle(plain, run, layer):
+            run.fail("not-signed", "inside the envelope there is no CMS SignedData (the bid is not signed)")
+        return
+    package = out.file(request.package_destination)
+    verdict = _check_signed(plain, package, run, layer, request)
+    if verdict is None or not verdict.intact:
+        return
+    if _check_package(package, verdict, run, request) and request.package_destination is not None:
+        out.keep.add(request.package_destination)
 
 
 def open_bid(
@@ -245,6 +366,7 @@ def open_bid(
     cms_limits: Limits | None = None,
     package_limits: PackageLimits | None = None,
     package_destination: Path | None = None,
+    middle_destination: Path | None = None,
     workdir: Path | None = None,
 ) -> BidVerdict:
     """Open ``sealed`` (a path or a seekable stream) and check it completely; never raises for bad input.
@@ -252,63 +374,35 @@ def open_bid(
     ``check_certificate(cert, at)`` validates the signer certificate at the trusted signing moment
     (the time-stamp's time if valid, else the signing-time attribute), e.g. a
     :class:`~crypto.pki.CertificateChecker` for ``Purpose.SIGNING``; pass ``None`` only where trust is
-    checked elsewhere. ``package_destination`` receives the bid package (atomically) when the
-    signature is intact and the package verified. Must not run inside an event loop when a check is
-    async: use :func:`aopen_bid` there.
+    checked elsewhere. ``package_destination`` receives the bid package when the envelope's tag and
+    the signature verified and the package is valid (``package_sha256`` is its hash); without a
+    bidder key, ``middle_destination`` receives a bidder layer as it is (``middle_sha256``). They
+    are written in place while the bid is read and removed again unless kept, so put them in a
+    private scratch directory; they are not fsynced: hand them to ``BlobStore.adopt``. ``workdir``
+    holds the anonymous spool files. Must not run inside an event loop when a check is async: use
+    :func:`aopen_bid` there.
     """
-    package_limits = package_limits or PackageLimits()
-    chunk = package_limits.chunk_size
+    request = _Request(
+        opening_certificate,
+        opening_key,
+        check_certificate,
+        check_tsa_certificate,
+        bidder_certificate,
+        bidder_key,
+        expected_tender_id,
+        cms_limits,
+        package_limits or PackageLimits(),
+        package_destination,
+        middle_destination,
+    )
     with contextlib.ExitStack() as stack:
-        source = stack.enter_context(sealed.open("rb")) if isinstance(sealed, Path) else sealed
-        run = _Run(*_sha256_of(source, chunk))
-
-        def spool() -> BinaryIO:
-            return stack.enter_context(tempfile.TemporaryFile(dir=workdir))
-
-        inner = spool()
-        if not _peel(
-            source,
-            inner,
-            certificate=opening_certificate,
-            key=opening_key,
-            limits=cms_limits,
-            run=run,
-            layer="opening",
-        ):
-            return run.verdict()
-        run.fields["envelope_opened"] = True
-        if inner_content_type(inner) == "enveloped":
-            run.fields["bidder_layer"] = True
-            if bidder_certificate is None or bidder_key is None:
-                run.fail(
-                    "bidder-layer-locked", "the bid has a bidder layer: the bidder's decryption key is needed"
-                )
-                return run.verdict()
-            signed = spool()
-            if not _peel(
-                inner,
-                signed,
-                certificate=bidder_certificate,
-                key=bidder_key,
-                limits=cms_limits,
-                run=run,
-                layer="bidder",
-            ):
-                return run.verdict()
-            inner = signed
-        package = spool()
-        verdict = _check_signed(
-            inner,
-            package,
-            run,
-            check_certificate=check_certificate,
-            check_tsa_certificate=check_tsa_certificate,
-            limits=cms_limits,
-        )
-        if verdict is None or not verdict.intact:
-            return run.verdict()
-        if _check_package(package, run, package_limits, expected_tender_id) and package_destination:
-            _keep(package, package_destination, chunk)
+        stream = stack.enter_context(sealed.open("rb")) if isinstance(sealed, Path) else sealed
+        source = HashingSource(stream, background=True, chunk_size=request.package_limits.chunk_size)
+        stack.callback(source.close)
+        run = _Run()
+        out = _Outputs(stack, workdir)
+        _open_layers(cast(BinaryIO, source), run, out, request)
+        run.fields["envelope_sha256"], run.fields["envelope_size"] = source.finish()
         return run.verdict()
 
 

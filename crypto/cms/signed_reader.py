@@ -37,7 +37,12 @@ HASHABLE = ("sha256", "sha384", "sha512")
 
 @dataclass(frozen=True)
 class ParsedSignedData:
-    """The parts of a SignedData a verifier needs; ``digests`` are of the eContent, by algorithm."""
+    """The parts of a SignedData a verifier needs; ``digests`` are of the eContent, by algorithm.
+
+    ``content_sha256`` is the eContent's SHA-256 whether or not the SignedData lists SHA-256 (it is
+    the same computation as ``digests["sha256"]`` when it does), so a caller that keeps the content
+    has its hash without reading it again.
+    """
 
     version: int
     digest_algorithms: tuple[str, ...]
@@ -47,6 +52,7 @@ class ParsedSignedData:
     certificates: tuple[asn1_x509.Certificate, ...]
     signer_infos: cms.SignerInfos
     digests: dict[str, bytes] = field(default_factory=dict)
+    content_sha256: bytes | None = None
 
 
 def _oid(reader: BerReader, what: str) -> str:
@@ -154,7 +160,9 @@ def read_signed_data(
         raise LimitExceeded("too many digest algorithms")
     names = tuple(str(a["algorithm"].native) for a in algs)
     hashers = {n: hashlib.new(n) for n in dict.fromkeys(names) if n in HASHABLE}
-    content_type, size = _read_content(reader, hashers, content_sink)
+    sha256 = hashers.get("sha256") or hashlib.sha256()
+    feeding = {**hashers, "": sha256} if "sha256" not in hashers else hashers
+    content_type, size = _read_content(reader, feeding, content_sink)
     certificates, signer_infos = _read_certificates_and_signers(reader)
     reader.leave("SignedData")
     reader.leave("ContentInfo content [0]")
@@ -170,4 +178,5 @@ def read_signed_data(
         certificates=certificates,
         signer_infos=signer_infos,
         digests={n: h.digest() for n, h in hashers.items()} if size is not None else {},
+        content_sha256=sha256.digest() if size is not None else None,
     )

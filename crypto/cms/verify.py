@@ -39,7 +39,9 @@ class SignatureVerdict:
 
     ``ok`` = ``intact`` and (no time-stamp, or a valid one covering the signature) and the signer not
     found untrusted. ``trusted`` is ``None`` when no certificate check was requested. ``reasons`` lists
-    every problem found (empty when ``ok``).
+    every problem found (empty when ``ok``). ``content_sha256`` (hex) is the SHA-256 of the content
+    as computed while checking its message digest (``None`` if it was not read); it describes the
+    bytes that passed, which are the signed ones only when ``intact``.
     """
 
     ok: bool
@@ -57,6 +59,7 @@ class SignatureVerdict:
     trust_message: str | None
     trust_time: datetime | None
     trust_time_source: str
+    content_sha256: str | None = None
 
     @property
     def timestamp_present(self) -> bool:
@@ -71,14 +74,15 @@ class SignatureVerdict:
 
 def _parse(
     signed: bytes | BinaryIO, detached: bytes | BinaryIO | None, sink: BinaryIO | None, limits: Limits | None
-) -> tuple[ParsedSignedData, dict[str, bytes], int | None]:
+) -> tuple[ParsedSignedData, dict[str, bytes], _Content]:
     parsed = read_signed_data(as_stream(signed), limits=limits, content_sink=sink)
     if parsed.content_present and detached is not None:
         raise CmsError("the SignedData carries its content, but detached content was given too")
     if not parsed.content_present and detached is None:
         raise CmsError("detached SignedData: the content must be given to verify it")
     if detached is None:
-        return parsed, parsed.digests, parsed.content_size
+        sha256 = parsed.content_sha256.hex() if parsed.content_sha256 is not None else None
+        return parsed, parsed.digests, _Content(parsed.content_size, sha256)
     stream = as_stream(detached)
     hashers = {n: hashlib.new(n) for n in dict.fromkeys(parsed.digest_algorithms) if n in HASHABLE}
     try:
@@ -88,6 +92,7 @@ def _parse(
     for name in names[:MAX_DIGESTS]:
         if name in HASHABLE:
             hashers.setdefault(name, hashlib.new(name))
+    hashers.setdefault("sha256", hashlib.sha256())
     size = 0
     chunk_size = (limits or Limits()).chunk_size
     while chunk := stream.read(chunk_size):
@@ -96,14 +101,20 @@ def _parse(
             h.update(chunk)
         if sink is not None:
             sink.write(chunk)
-    return parsed, {n: h.digest() for n, h in hashers.items()}, size
+    return parsed, {n: h.digest() for n, h in hashers.items()}, _Content(size, hashers["sha256"].hexdigest())
+
+
+@dataclass(frozen=True, slots=True)
+class _Content:
+    size: int | None
+    sha256: str | None
 
 
 def _checked(
     signed: bytes | BinaryIO, detached: bytes | BinaryIO | None, sink: BinaryIO | None, limits: Limits | None
-) -> tuple[ParsedSignedData, SignerCheck, int | None]:
-    parsed, digests, size = _parse(signed, detached, sink, limits)
-    return parsed, check_signer(parsed, digests), size
+) -> tuple[ParsedSignedData, SignerCheck, _Content]:
+    parsed, digests, content = _parse(signed, detached, sink, limits)
+    return parsed, check_signer(parsed, digests), content
 
 
 def _trust_moment(check: SignerCheck, ts: TimestampVerdict | None) -> tuple[datetime | None, str]:
@@ -118,7 +129,7 @@ def _verdict(
     parsed: ParsedSignedData,
     *,
     check: SignerCheck,
-    size: int | None,
+    content: _Content,
     ts: TimestampVerdict | None,
     trust: CheckResult | None,
     trust_time: tuple[datetime | None, str],
@@ -137,7 +148,7 @@ def _verdict(
         signer_certificate=to_crypto_cert(check.signer) if check.signer is not None else None,
         certificates=tuple(to_crypto_cert(c) for c in parsed.certificates),
         content_type=parsed.content_type,
-        content_size=size,
+        content_size=content.size,
         digest_algorithm=check.digest_algorithm,
         signature_algorithm=check.signature_algorithm,
         signing_time=check.signing_time,
@@ -146,6 +157,7 @@ def _verdict(
         trust_message=None if trust is None else str(trust.message),
         trust_time=trust_time[0],
         trust_time_source=trust_time[1],
+        content_sha256=content.sha256,
     )
 
 
@@ -164,13 +176,13 @@ def verify_signed(
     authentic only if the verdict is ``ok``). Checks that return awaitables are run to completion,
     which requires that no event loop is running (use :func:`averify_signed` there).
     """
-    parsed, check, size = _checked(signed, detached_content, content_sink, limits)
+    parsed, check, content = _checked(signed, detached_content, content_sink, limits)
     ts = _timestamp(check, check_tsa_certificate, limits)
     moment = _trust_moment(check, ts)
     trust = None
     if check_certificate is not None and check.signer is not None and check.intact:
         trust = resolve(check_certificate(to_crypto_cert(check.signer), moment[0]))
-    return _verdict(parsed, check=check, size=size, ts=ts, trust=trust, trust_time=moment)
+    return _verdict(parsed, check=check, content=content, ts=ts, trust=trust, trust_time=moment)
 
 
 def _timestamp(
@@ -216,7 +228,7 @@ async def averify_signed(
     certificate checks may be coroutines (e.g. ``CertificateChecker.avalidate``)."""
     if isinstance(signed, bytes | bytearray):
         signed = io.BytesIO(bytes(signed))
-    parsed, check, size = await asyncio.to_thread(_checked, signed, detached_content, content_sink, limits)
+    parsed, check, content = await asyncio.to_thread(_checked, signed, detached_content, content_sink, limits)
     ts = None
     if check.timestamp_token is not None:
         ts = await asyncio.to_thread(check_timestamp, check.timestamp_token, check.signature, limits)
@@ -229,4 +241,4 @@ async def averify_signed(
             to_crypto_cert(check.signer), moment[0]
         )
         trust = await aresolve(pending)
-    return _verdict(parsed, check=check, size=size, ts=ts, trust=trust, trust_time=moment)
+    return _verdict(parsed, check=check, content=content, ts=ts, trust=trust, trust_time=moment)

@@ -5,7 +5,9 @@ For each envelope still undecided (in a stable order) :func:`open_envelopes`:
 1. streams the stored envelope from the blob store into :func:`crypto.bidpackage.open_bid` with the
    rebuilt key (the signer certificate is validated at the trusted signing time);
 2. a bid with a bidder layer (Measures Art. 30) keeps its middle layer: it is stored in the blob store
-   (it is still sealed to the bidder's own certificate) and waits for the bidder's decryption;
+   (it is still sealed to the bidder's own certificate) and waits for the bidder's decryption; the
+   verified package (or the middle layer) is written once, into the run's scratch directory, while
+   the envelope is read, and moves into the blob store with ``BlobStore.adopt`` (no second read);
 3. records the outcome in its own transaction with a conditional update (``outcome IS NULL``), and logs
    ``opening.envelope_decided`` (envelope and package hashes, outcome, reason code) in that same
    transaction.
@@ -16,26 +18,31 @@ release again the opening resumes with the envelopes still undecided. An envelop
 (the conditional update), none is skipped (the loop reads the undecided rows), and opening an
 envelope has no other side effect than content-addressed blobs, so redoing an interrupted one is
 harmless. When every envelope is decided (or waits for its bidder), the key and shares are dropped.
+Decrypted files live only in a locked run directory under ``data_dir/opening-scratch``; every run
+starts with :func:`clear_stale_scratch`, which removes what a killed run left there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
+import os
+import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select, update
 
 from crypto.bidpackage import BidVerdict, open_bid
-from crypto.cms import CmsError, open_envelope
 from tendering.bids.opening_key_models import TenderKeyShare, TenderOpeningKey
 from tendering.errors import Conflict, NotFound
 from tendering.identity.audit import Actor
@@ -55,7 +62,9 @@ STARTED_EVENT: Final = "opening.started"
 DECIDED_EVENT: Final = "opening.envelope_decided"
 WAITING_EVENT: Final = "opening.bidder_decryption"
 FINISHED_EVENT: Final = "opening.finished"
-_CHUNK: Final = 1 << 20
+SCRATCH_DIR: Final = "opening-scratch"
+_RUN_PREFIX: Final = "run-"
+_LOCK_SUFFIX: Final = ".lock"
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +123,6 @@ def certificate_check(platform: Platform) -> Any:
     return check
 
 
-def _keep_middle(platform: Platform, source: BinaryIO, key: _Key, workdir: Path) -> str:
-    """Remove the platform layer again and store the middle layer (sealed to the bidder) as a blob."""
-    assert key.key is not None
-    with tempfile.TemporaryFile(dir=workdir) as middle:
-        source.seek(0)
-        open_envelope(source, middle, key.certificate, key.key)
-        middle.seek(0)
-        return platform.blobs.put(middle).sha256
-
-
 def _open_one(platform: Platform, row: OpeningOutcome, key: _Key, workdir: Path) -> dict[str, Any]:
     """Open one envelope; the fields to record (``outcome`` None: waiting for the bidder's layer)."""
     assert key.key is not None
@@ -131,8 +130,9 @@ def _open_one(platform: Platform, row: OpeningOutcome, key: _Key, workdir: Path)
         source = platform.blobs.open(row.envelope_sha256)
     except (OSError, KeyError, ValueError, NotFound):
         return _platform_fault(row, "envelope-missing")
-    with contextlib.closing(source), tempfile.TemporaryDirectory(dir=workdir) as scratch:
-        package_path = Path(scratch) / "package.zip"
+    package_path = workdir / f"{row.id}.zip"
+    middle_path = workdir / f"{row.id}.p7m"
+    with contextlib.closing(source), _removed(package_path, middle_path):
         verdict = open_bid(
             source,
             key.certificate,
@@ -140,14 +140,18 @@ def _open_one(platform: Platform, row: OpeningOutcome, key: _Key, workdir: Path)
             check_certificate=certificate_check(platform),
             expected_tender_id=str(row.tender_id),
             package_destination=package_path,
-            workdir=Path(scratch),
+            middle_destination=middle_path,
+            workdir=workdir,
         )
         if verdict.envelope_sha256 != row.envelope_sha256:
             return _platform_fault(row, "envelope-missing")  # the stored bytes changed
         if verdict.code == "bidder-layer-locked":
+            # the middle layer (still sealed to the bidder) was written once, hashed as it was written
+            if verdict.middle_sha256 is None:
+                return _platform_fault(row, "envelope-not-opened")
             try:
-                middle = _keep_middle(platform, source, key, Path(scratch))
-            except (CmsError, OSError):
+                middle = platform.blobs.adopt(middle_path, sha256=verdict.middle_sha256).sha256
+            except (OSError, NotFound):
                 return _platform_fault(row, "envelope-not-opened")
             return {"outcome": None, "decryption": Decryption.PENDING, "middle_sha256": middle}
         fields = record_verdict(platform, verdict, package_path)
@@ -155,6 +159,16 @@ def _open_one(platform: Platform, row: OpeningOutcome, key: _Key, workdir: Path)
             return {**fields, **_platform_fault(row, "envelope-not-opened")}
         fields["decryption"] = Decryption.NOT_REQUIRED
         return fields
+
+
+@contextlib.contextmanager
+def _removed(*paths: Path) -> Iterator[None]:
+    """Remove whichever of ``paths`` is still there afterwards (kept files were adopted)."""
+    try:
+        yield
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)
 
 
 def _platform_fault(row: OpeningOutcome, code: str) -> dict[str, Any]:
@@ -165,14 +179,18 @@ def _platform_fault(row: OpeningOutcome, code: str) -> dict[str, Any]:
 
 
 def record_verdict(platform: Platform, verdict: BidVerdict, package_path: Path | None) -> dict[str, Any]:
-    """The fields of a decided envelope from its verdict (the package is kept if it verified)."""
+    """The fields of a decided envelope from its verdict (the package is kept if it verified).
+
+    The package file that :func:`open_bid` wrote to ``package_path`` moves into the blob store by
+    :meth:`~tendering.blobs.BlobStore.adopt` (fsynced there, not read again): its SHA-256 is the one
+    the signature check computed over the same bytes.
+    """
     fields = decided_fields(decide(None if verdict.ok else verdict.code))
     fields["signature"] = signature_summary(verdict)
     if verdict.manifest is not None:
         fields["price_form"] = price_summary(verdict.manifest)
-    if verdict.ok and package_path is not None and package_path.exists():
-        with package_path.open("rb") as package:
-            fields["package_sha256"] = platform.blobs.put(package).sha256
+    if verdict.ok and verdict.package_sha256 and package_path is not None and package_path.exists():
+        fields["package_sha256"] = platform.blobs.adopt(package_path, sha256=verdict.package_sha256).sha256
     return fields
 
 
@@ -232,10 +250,68 @@ def _pending(platform: Platform, tender_id: uuid.UUID) -> list[OpeningOutcome]:
         )
 
 
-def _workdir(platform: Platform) -> Path:
-    path = platform.settings.data_dir / "opening-scratch"
+def _scratch_root(platform: Platform) -> Path:
+    path = platform.settings.data_dir / SCRATCH_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def opening_scratch(platform: Platform) -> Iterator[Path]:
+    """A private scratch directory under ``data_dir/opening-scratch``, locked while it is in use.
+
+    Decrypted packages and layers are written there before they are kept. The directory
+    ``run-XXXX`` goes with its lock file ``run-XXXX.lock``, held (``flock``) for as long as the
+    directory is in use: the kernel drops the lock when the process dies, however it dies, so
+    :func:`clear_stale_scratch` can tell a killed run's leftovers from a live run's files.
+    """
+    root = _scratch_root(platform)
+    while True:
+        fd, name = tempfile.mkstemp(prefix=_RUN_PREFIX, suffix=_LOCK_SUFFIX, dir=root)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock = Path(name)
+        with contextlib.suppress(FileNotFoundError):
+            if lock.stat().st_ino == os.fstat(fd).st_ino:
+                break  # not removed by a cleaner between mkstemp and flock
+        os.close(fd)
+    path = lock.with_suffix("")
+    try:
+        path.mkdir()
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        lock.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def clear_stale_scratch(platform: Platform) -> int:
+    """Remove what killed runs left in ``data_dir/opening-scratch``; returns how many runs were cleared.
+
+    A run's directory is removed when nobody holds its lock (its process is gone); live runs of this
+    or another process keep theirs. Runs at the start of every :func:`open_envelopes`, so a package
+    decrypted by a process killed mid-envelope does not stay on disk.
+    """
+    root = _scratch_root(platform)
+    cleared = 0
+    for lock in sorted(root.glob(f"{_RUN_PREFIX}*{_LOCK_SUFFIX}")):
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except FileNotFoundError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live run
+            shutil.rmtree(lock.with_suffix(""), ignore_errors=True)
+            lock.unlink(missing_ok=True)
+            cleared += 1
+        finally:
+            os.close(fd)
+    for orphan in root.glob(f"{_RUN_PREFIX}*"):
+        if orphan.is_dir() and not orphan.with_name(orphan.name + _LOCK_SUFFIX).exists():
+            shutil.rmtree(orphan, ignore_errors=True)  # its lock went with a cleared run
+    return cleared
 
 
 def open_envelopes(platform: Platform, tender_id: uuid.UUID) -> OpeningProgress:
@@ -243,9 +319,10 @@ def open_envelopes(platform: Platform, tender_id: uuid.UUID) -> OpeningProgress:
     key = _rebuild(platform, tender_id)
     try:
         _start(platform, tender_id)
-        workdir = _workdir(platform)
-        for row in _pending(platform, tender_id):
-            record(platform, row.id, _open_one(platform, row, key, workdir))
+        clear_stale_scratch(platform)
+        with opening_scratch(platform) as workdir:
+            for row in _pending(platform, tender_id):
+                record(platform, row.id, _open_one(platform, row, key, workdir))
     finally:
         key.key = None
     vault_of(platform).forget(tender_id)

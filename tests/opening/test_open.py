@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from crypto.bidpackage import ClientInfo, PackageFile, PriceForm, build_package
 from crypto.ceremony import CeremonyError
 from crypto.pki import BuiltPki
 from tendering.blobs import FilesystemBlobStore
 from tendering.clock import ManualClock
 from tendering.opening.models import OpeningOutcome, OpeningSession
-from tendering.opening.opener import open_envelopes
+from tendering.opening.opener import SCRATCH_DIR, clear_stale_scratch, open_envelopes, opening_scratch
 from tendering.opening.record import published_record
 from tendering.opening.vault import vault_of
 from tendering.platform import Platform
 from tests.opening.conftest import Bidding
 from tests.opening.helpers import enrol_tenderer, pass_deadline, release, sealed_bid, submit
 from tests.opening.test_closing import entries
+from tests.submission.helpers import uscc_of
 from tests.tenders.helpers import state_of
 
 
@@ -155,3 +161,63 @@ def test_a_record_not_published_at_the_end_is_published_by_the_next_tick(
     monkeypatch.setattr(publication, "publish_opening_record", real)
     assert tick(platform).records_published == (bidding.tender_id,)
     assert tick(platform).records_published == ()
+
+
+def large_package(tmp: Path, tender_id: object, uscc: str) -> bytes:
+    """A 2 MiB stored bid package (the envelope spans many decryption chunks)."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    drawing = tmp / "drawing.bin"
+    drawing.write_bytes(os.urandom(2 << 20))
+    sink = io.BytesIO()
+    build_package(
+        sink, [PackageFile("技术标/图纸.bin", drawing)], tender_id=str(tender_id), lot_ids=["1"],
+        bidder_uscc=uscc, prices=[PriceForm("1", Decimal("11800000.00"), "CNY", 365, "合格")],
+        machine_code="ab" * 32, client=ClientInfo("sealbid-test", "1.0"),
+        created_at=datetime(2026, 1, 5, tzinfo=UTC), compression="stored",
+    )  # fmt: skip
+    return sink.getvalue()
+
+
+def test_an_envelope_altered_late_before_submission_is_not_opened_and_nothing_is_kept(
+    platform: Platform, clock: ManualClock, bidding: Bidding, test_pki: BuiltPki, tmp_path: Path
+) -> None:
+    fourth = enrol_tenderer(platform, test_pki, "tenderer-4")
+    big = large_package(tmp_path / "big", bidding.tender_id, uscc_of(test_pki, "tenderer-4"))
+    envelope = bytearray(sealed_bid(test_pki, tmp_path, bidding.keyed, "tenderer-4", package_bytes=big))
+    envelope[-200] ^= 0x10  # late: the tag fails after most of the plaintext was read and spooled
+    submit(platform, bidding.tender_id, fourth, "tenderer-4", test_pki, bytes(envelope))
+    pass_deadline(platform, clock, bidding.tender_id)
+    open_with(platform, test_pki, bidding)
+    rows = outcomes(platform, bidding)
+    altered = rows[sha(bytes(envelope))]
+    assert (altered.reason_code, altered.package_sha256, altered.price_form or None) == (
+        "envelope-not-opened",
+        None,
+        None,
+    )
+    assert altered.signature is None or altered.signature.get("ok") is not True
+    kept = {row.package_sha256 for row in rows.values() if row.package_sha256}
+    assert len(kept) == 3  # the three good bids only
+    assert isinstance(platform.blobs, FilesystemBlobStore)
+    blob_files = {p.name for p in platform.blobs.root.rglob("*") if p.is_file() and len(p.name) == 64}
+    assert sha(big) not in blob_files
+    scratch = platform.settings.data_dir / SCRATCH_DIR
+    assert [p for p in scratch.rglob("*") if p.is_file()] == []  # nothing decrypted left behind
+
+
+def test_a_run_clears_what_a_killed_run_left_and_spares_a_live_one(platform: Platform) -> None:
+    root = platform.settings.data_dir / SCRATCH_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    dead = root / "run-dead"
+    dead.mkdir()
+    (dead / "package.zip").write_bytes(b"PK decrypted bid of a killed run")
+    (root / "run-dead.lock").write_bytes(b"")  # its process is gone: nobody holds the lock
+    orphan = root / "run-orphan"
+    orphan.mkdir()
+    (orphan / "x.zip").write_bytes(b"left without its lock file")
+    with opening_scratch(platform) as live:
+        (live / "in-use.zip").write_bytes(b"a live run's package")
+        assert clear_stale_scratch(platform) == 1
+        assert (live / "in-use.zip").exists()
+        assert not dead.exists() and not (root / "run-dead.lock").exists() and not orphan.exists()
+    assert list(root.iterdir()) == []  # the live run removed its own directory and lock
