@@ -158,22 +158,28 @@ class ReceiptBundle:
             raise ReceiptError("inclusion_proof must be a list of at most 64 base64 hashes")
         if not isinstance(checkpoint, str):
             raise ReceiptError("checkpoint must be the signed note text")
+        try:
+            note = checkpoint.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escaped in the JSON
+            raise ReceiptError("checkpoint is not valid text") from None
         return cls(
             receipt=_unb64(document.get("receipt"), "receipt"),
             signature=_unb64(document.get("signature"), "signature"),
             timestamp_token=_unb64(document.get("timestamp_token"), "timestamp_token"),
             log_entry=_unb64(document.get("log_entry"), "log_entry"),
             inclusion_proof=tuple(_unb64(h, "inclusion_proof hash") for h in proof),
-            checkpoint=checkpoint.encode("utf-8"),
+            checkpoint=note,
         )
 
     @classmethod
     def from_json(cls, data: bytes) -> ReceiptBundle:
-        """Parse ``receipt.json`` bytes (raises :class:`ReceiptError`)."""
+        """Parse ``receipt.json`` bytes; any malformed input raises :class:`ReceiptError`, nothing else."""
         try:
             document = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ReceiptError(f"the receipt file is not JSON: {exc}") from exc
+        except RecursionError:
+            raise ReceiptError("the receipt file is not a receipt bundle: nested too deeply") from None
         return cls.from_document(document)
 
 

@@ -66,6 +66,8 @@ def _parse(raw: bytes, expected_type: str) -> dict[str, Any]:
         fields = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise _malformed("not JSON") from None
+    except RecursionError:  # nesting deeper than the parser recurses (well within 16 KiB)
+        raise _malformed("nested too deeply") from None
     if not isinstance(fields, dict):
         raise _malformed("not a JSON object")
     if fields.get("type") != expected_type:
@@ -75,6 +77,8 @@ def _parse(raw: bytes, expected_type: str) -> dict[str, Any]:
             raise _malformed("not in RFC 8785 canonical form (sign the canonical bytes)")
     except (TypeError, ValueError) as exc:  # integers out of range, odd values
         raise _malformed(str(exc)) from None
+    except RecursionError:
+        raise _malformed("nested too deeply") from None
     nonce = fields.get("nonce")
     if not isinstance(nonce, str) or not _NONCE.fullmatch(nonce):
         raise _malformed("nonce must be 16 to 128 characters of [0-9A-Za-z_-]")

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crypto.checkpoint import Checkpoint, sign_checkpoint
 from crypto.cms import PyhankoTimeStamper, Signer, sign_detached
@@ -216,3 +218,89 @@ def test_the_time_stamping_purpose_needs_the_tsa_extended_key_usage(pki: BuiltPk
     assert not platform.ok and platform.reason is VerdictReason.WRONG_KEY_USAGE
     # and a TSA certificate is still no signing certificate
     assert not checker.validate(pki.credential("tsa").certificate, purpose=Purpose.SIGNING).ok
+
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=40)
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+_BUNDLE_FIELDS = [
+    "type",
+    "receipt",
+    "signature",
+    "timestamp_token",
+    "log_entry",
+    "inclusion_proof",
+    "checkpoint",
+]
+
+
+def _parses_or_refuses(data: bytes) -> None:
+    """``from_json`` either gives a bundle or raises its documented ReceiptError, nothing else."""
+    try:
+        bundle = ReceiptBundle.from_json(data)
+    except ReceiptError:
+        return
+    assert ReceiptBundle.from_json(bundle.to_json()) == bundle
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.binary(max_size=400))
+def test_from_json_on_arbitrary_bytes(data: bytes) -> None:
+    _parses_or_refuses(data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    changes=st.dictionaries(
+        st.sampled_from(_BUNDLE_FIELDS), _JSON | st.lists(st.text(max_size=8)), max_size=4
+    ),
+    drop=st.sets(st.sampled_from(_BUNDLE_FIELDS), max_size=3),
+)
+def test_from_json_on_bundles_with_fields_replaced_or_dropped(
+    changes: dict[str, Any], drop: set[str]
+) -> None:
+    document: dict[str, Any] = {
+        "type": "sealbid.receipt-bundle.v1",
+        "receipt": base64.b64encode(b"{}").decode(),
+        "signature": base64.b64encode(b"\x30\x00").decode(),
+        "timestamp_token": base64.b64encode(b"\x30\x00").decode(),
+        "log_entry": base64.b64encode(b"{}").decode(),
+        "inclusion_proof": [base64.b64encode(bytes(32)).decode()],
+        "checkpoint": "origin\n1\nAAAA\n",
+    }
+    _parses_or_refuses(json.dumps(document).encode())  # the starting point parses
+    document.update(changes)
+    for name in drop:
+        document.pop(name, None)
+    _parses_or_refuses(json.dumps(document, allow_nan=True).encode())
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from('{}[]",:0123456789.eE+-tfnrul\\ ud800abc=/'), max_size=300))
+def test_from_json_on_json_like_text(text: str) -> None:
+    _parses_or_refuses(text.encode("utf-8", "surrogatepass"))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"[" * 100_000,
+        b'{"type":"sealbid.receipt-bundle.v1","x":' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+        b'{"type":"sealbid.receipt-bundle.v1","inclusion_proof":[],"checkpoint":"\\ud800",'
+        b'"receipt":"","signature":"","timestamp_token":"","log_entry":""}',
+        b'{"type":"sealbid.receipt-bundle.v1","inclusion_proof":["\\u00e9"],"checkpoint":"c"}',
+        b"\xff\xfe\x00",
+    ],
+)
+def test_from_json_refuses_hostile_files_plainly(data: bytes) -> None:
+    with pytest.raises(ReceiptError):
+        ReceiptBundle.from_json(data)
