@@ -5,7 +5,8 @@
 - ``/agency/tenders/{id}/expert-draws`` (the tender's agency): request the draw (time, place, counts
   per specialty, reserves, avoidance options; no route accepts an expert for a committee) and read the
   counts. No names, no expert ids.
-- ``/authority/expert-draws/...`` (authority): the status view and the reveal of the secret.
+- ``/authority/expert-draws/...`` (authority): the status view, the session start (avoidance rechecked
+  against the tender's bidders, then the sealed list released to the session) and the manual reveal.
 - ``/public/expert-draws/{id}``: the public draw record that ``sealbid experts verify-draw`` checks.
 """
 
@@ -25,7 +26,7 @@ from sqlalchemy import func, select
 
 from api.auth import PRINCIPAL_DEPENDENCY, PUBLIC, PrincipalDep, client_address, requires
 from api.deps import PlatformDep
-from experts import draw_public, pool, pool_csv
+from experts import draw_public, pool, pool_csv, release
 from experts.extraction import DrawRequest, LineRequest, request_draw
 from experts.pool_models import Expert, ExtractionRequest
 from tendering.errors import Forbidden, InvalidInput, NotFound
@@ -131,6 +132,26 @@ class PoolController(Controller):
                 actor=_actor(principal, self._role(principal), request),
             )
             return pool.expert_document(expert)
+
+    @get(
+        "/{expert_id:uuid}/participations",
+        sync_to_thread=True,
+        summary="An expert's participations in tenders that have their result",
+    )
+    def participations(
+        self,
+        *,
+        platform: PlatformDep,
+        principal: PrincipalDep,
+        expert_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+    ) -> dict[str, Any]:
+        """Outcome (confirmed / declined / no answer), evaluation date and tenderee of each draw the
+        expert was called for, once that tender is awarded, cancelled or failed (newest first)."""
+        actor = _actor(principal, self._role(principal), request)
+        with platform.session_factory() as session:
+            history = pool.participation_history(session, expert_id, actor=actor)
+        return {"expert": str(expert_id), "participations": history}
 
     @post("/import", summary="Import a pool CSV (row-level error report)")
     async def import_csv(
@@ -304,6 +325,36 @@ class AuthorityDrawController(Controller):
         with platform.session_factory() as session:
             return draw_public.status_view(session, request_id, _locale(request))
 
+    @post(
+        "/{request_id:uuid}/session-start",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Start the evaluation session: recheck avoidance against the bidders, release the list",
+    )
+    def session_start(
+        self,
+        *,
+        platform: PlatformDep,
+        principal: PrincipalDep,
+        request_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+    ) -> dict[str, Any]:
+        """At the evaluation time: the bidders' employees avoided and replaced, then the confirmed
+        members' names for the session (each card read logged). Refused before the evaluation time."""
+        actor = _actor(principal, Role.AUTHORITY, request)
+        with platform.transaction() as session:
+            started = release.start_session(session, platform, request_id, actor=actor)
+        return {
+            "request": str(request_id),
+            "bidders": started.bidders,
+            "avoided": len(started.recheck.avoided),
+            "replacements": [str(r) if r else None for r in started.recheck.replacements],
+            "members": [
+                {"assignment": str(m.assignment_id), "specialty": m.specialty, "name": m.name}
+                for m in started.members
+            ],
+        }
+
     @post("/{request_id:uuid}/reveal", sync_to_thread=True, summary="Reveal the draw secret in the log")
     def reveal(
         self,
@@ -313,7 +364,8 @@ class AuthorityDrawController(Controller):
         request_id: FromPath[uuid.UUID],
         request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
-        """Refused before the bids are opened and the session started; idempotent afterwards."""
+        """Refused until the tender is awarded, cancelled or failed; idempotent afterwards (the
+        maintenance sweep reveals such draws by itself: this is the manual trigger)."""
         actor = _actor(principal, Role.AUTHORITY, request)
         if Role.AUTHORITY.value not in principal.roles:
             raise Forbidden("this needs the role authority")

@@ -1,5 +1,9 @@
 """Public transparency-log endpoints: checkpoint, key, entries, inclusion and consistency proofs.
 
+``/log/checkpoints/preceding/{size}`` answers the checkpoint signed just before the one of tree size
+``size`` (every sequencing batch stores its signed checkpoint), so a verifier can check that a given
+checkpoint was the first to cover an entry (``sealbid experts verify-draw`` does, for the seed).
+
 No login: anyone may monitor the log. Binary values travel as base64 (entries, proof hashes, roots)
 except leaf hashes, which are hex (they are also the lookup key in ``?leaf_hash=``).
 """
@@ -12,10 +16,12 @@ from typing import Any
 
 from litestar import Controller, MediaType, Response, get
 from litestar.params import FromPath, FromQuery
+from sqlalchemy import select
 
 from api.deps import PlatformDep
-from tendering.errors import InvalidInput
+from tendering.errors import InvalidInput, NotFound
 from tendering.translog import InclusionProof, StoredEntry
+from tendering.translog.models import LogCheckpoint
 
 #: Marks every route here as deliberately public (see ``api.auth``).
 _PUBLIC = {"public": True}
@@ -66,6 +72,29 @@ class TranslogController(Controller):
     def key(self, platform: PlatformDep) -> str:
         """The C2SP verifier key text (``<origin>+<key id>+<base64 key>``) that signs checkpoints."""
         return platform.translog.verifier_key() + "\n"
+
+    @get(
+        "/checkpoints/preceding/{size:int}",
+        media_type=MediaType.TEXT,
+        sync_to_thread=True,
+        summary="The signed checkpoint just before tree size `size`",
+    )
+    def preceding_checkpoint(self, platform: PlatformDep, size: FromPath[int]) -> Response[str]:
+        """The stored checkpoint with the largest size below ``size`` (``text/plain`` signed note).
+
+        ``size`` must be the size of a stored checkpoint (404 otherwise, and for size 0, the first).
+        """
+        with platform.session_factory() as session:
+            exists = session.scalar(select(LogCheckpoint.size).where(LogCheckpoint.size == size))
+            note = session.scalar(
+                select(LogCheckpoint.note)
+                .where(LogCheckpoint.size < size)
+                .order_by(LogCheckpoint.size.desc())
+                .limit(1)
+            )
+        if exists is None or note is None:
+            raise NotFound(f"the log has no checkpoint before one of size {size}", code="log-no-checkpoint")
+        return Response(note, media_type=MediaType.TEXT, headers={"Cache-Control": "public, max-age=3600"})
 
     @get("/entries", sync_to_thread=True, summary="A page of entries [start, end)")
     def entries(

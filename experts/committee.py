@@ -42,6 +42,7 @@ from tendering.translog.entries import LogEvent
 
 __all__ = [
     "CONFIRM_TASK",
+    "SKIPPED_EVENT",
     "ContactCard",
     "ExpertAssignment",
     "SettleResult",
@@ -51,6 +52,10 @@ __all__ = [
 ]
 
 CONFIRM_TASK: Final = "experts.confirm"
+SKIPPED_EVENT: Final = "experts.candidate_skipped"
+"""Logged for every rank of the order a replacement passes over (request, specialty, rank, rule)."""
+ASSIGNED_RULE: Final = "assigned"
+"""The skip rule of an expert who already has a place in the request (another line, or avoided)."""
 NOTIFICATION_ROLES: Final = frozenset({"system"})
 """Who may read a contact card through :func:`contact_card`: the platform's notification workers."""
 Outcome = Literal["confirmed", "declined", "no_answer"]
@@ -211,8 +216,10 @@ def take_next(
 
     A pending reserve of the line is promoted first (lowest rank); otherwise a new assignment is made
     for the first expert of the line's sequence after the highest rank used. Either way the expert is
-    re-checked against the avoidance rules (a failing reserve becomes ``avoided``). The new member's
-    ``experts.confirm`` task leaves after commit.
+    re-checked against the avoidance rules (a failing reserve becomes ``avoided``). Every rank of the
+    sequence passed over is logged (``experts.candidate_skipped`` with the rule: an avoidance rule, or
+    ``assigned`` for an expert already in the request), so verify-draw can tell a skip with a reason
+    from one without. The new member's ``experts.confirm`` task leaves after commit.
     """
     rules = load_rules(
         session, request, platform.settings.experts.recent_participation_days, request.tenderee_uscc
@@ -241,9 +248,9 @@ def take_next(
     start = max((a.rank for a in assigned if a.specialty == specialty), default=-1) + 1
     for rank in range(start, len(sequence)):
         expert_id = sequence[rank]
-        if expert_id in taken:
-            continue
-        if avoidance_of(session, rules, expert_id) is not None:
+        rule = ASSIGNED_RULE if expert_id in taken else avoidance_of(session, rules, expert_id)
+        if rule is not None:
+            _log_skipped(session, platform, request, specialty, rank=rank, rule=rule, actor=actor)
             continue
         expert = session.get(Expert, expert_id)
         assert expert is not None
@@ -265,6 +272,28 @@ def take_next(
         return new
     _raise_short(session, platform, request, specialty, actor=actor)
     return None
+
+
+def _log_skipped(
+    session: Session,
+    platform: Platform,
+    request: ExtractionRequest,
+    specialty: str,
+    *,
+    rank: int,
+    rule: str,
+    actor: Actor,
+) -> None:
+    """Log that rank ``rank`` of ``specialty``'s order was passed over and why (no name, no expert id)."""
+    platform.translog.submit(
+        session,
+        LogEvent(
+            SKIPPED_EVENT,
+            log_actor(actor),
+            request.tender_id,
+            {"request": str(request.id), "specialty": specialty, "rank": rank, "rule": rule},
+        ),
+    )
 
 
 def _avoid(

@@ -19,12 +19,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto.uscc import InvalidUscc, parse_uscc
-from experts.pool_models import EXPERT_STATUSES, Expert, ExpertAudit, ExpertUnavailability
+from experts.draw_public import RESULT_STATES
+from experts.pool_models import (
+    EXPERT_STATUSES,
+    Expert,
+    ExpertAudit,
+    ExpertParticipation,
+    ExpertUnavailability,
+)
 from experts.sealed_list import log_actor
 from experts.specialties import specialties
 from tendering.errors import Forbidden, InvalidInput, NotFound
 from tendering.identity.audit import Actor
 from tendering.platform import Platform
+from tendering.tenders.models import Tender
 from tendering.tenders.procedures import REGION
 from tendering.translog.entries import LogEvent
 
@@ -304,6 +312,35 @@ def set_status(
         session.flush()
         _audit(session, platform, expert, "updated", ["status"], actor=actor)
     return expert
+
+
+def participation_history(session: Session, expert_id: uuid.UUID, *, actor: Actor) -> list[dict[str, Any]]:
+    """An expert's participations (newest first) for the pool administrators and the authority.
+
+    Only participations in tenders whose result is determined or that ended (awarded, cancelled,
+    failed) are listed: until then who sits on a committee is confidential (Law Art. 37), from the pool
+    administrators too. A participation whose tender was deleted is listed without the tender.
+    """
+    require_pool_role(actor)
+    if session.get(Expert, expert_id) is None:
+        raise NotFound(f"no expert {expert_id}", code="expert-unknown")
+    rows = session.execute(
+        select(ExpertParticipation, Tender.state)
+        .outerjoin(Tender, Tender.id == ExpertParticipation.tender_id)
+        .where(ExpertParticipation.expert_id == expert_id)
+        .order_by(ExpertParticipation.evaluation_date.desc(), ExpertParticipation.recorded_at.desc())
+    ).all()
+    return [
+        {
+            "tender": str(p.tender_id) if p.tender_id else None,
+            "tenderee_uscc": p.tenderee_uscc,
+            "evaluation_date": p.evaluation_date.isoformat(),
+            "outcome": p.outcome,
+            "recorded_at": p.recorded_at.isoformat(),
+        }
+        for p, state in rows
+        if p.tender_id is None or state in RESULT_STATES
+    ]
 
 
 def expert_document(expert: Expert) -> dict[str, Any]:

@@ -4,7 +4,10 @@ Bidders are known only after the deadline, so :func:`recheck_avoidance` runs whe
 (the caller passes the bidders' USCCs, read from the bids). Every assignment still in play (pending or
 confirmed) whose expert is now avoided becomes ``avoided``; a member is replaced by the next expert of
 the verifiable order (:func:`experts.committee.take_next`). Then :func:`release_to_session` hands the
-confirmed members' names to the evaluation session, logging every card it opens.
+confirmed members' names to the evaluation session, logging every card it opens; it refuses until the
+recheck has run after the bid deadline (when every bidder is known). :func:`start_session` does both at
+the evaluation time with the bidders read from the tender's bids (the authority's route
+``POST /authority/expert-draws/{id}/session-start``).
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from experts.committee import take_next
 from experts.eligibility import avoidance_of, load_rules
 from experts.pool_models import ExpertAssignment, ExtractionRequest
 from experts.sealed_list import log_actor, open_card
+from tendering.bids.models import Bid
 from tendering.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLate
 from tendering.identity.audit import Actor
 from tendering.platform import Platform
+from tendering.tenders.models import Tender
 from tendering.translog.entries import LogEvent
 
 SESSION_ROLES: Final = frozenset({"system", "authority"})
@@ -143,21 +148,66 @@ def recheck_avoidance(
     return Recheck(tuple(avoided), tuple(replacements))
 
 
+def _check_started(platform: Platform, request: ExtractionRequest) -> None:
+    if platform.clock.now() < request.evaluation_time:
+        raise TooLate(
+            "the expert list stays sealed until the evaluation session starts (Law Art. 37)",
+            code="expert-session-not-started",
+        )
+
+
+def bidder_usccs(session: Session, tender_id: uuid.UUID) -> list[str]:
+    """The USCCs of every organisation that bid on the tender (withdrawn bids too: avoid cautiously)."""
+    return sorted(set(session.scalars(select(Bid.bidder_uscc).where(Bid.tender_id == tender_id))))
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    """What the session start did: the bidders checked, the recheck, and the members released."""
+
+    bidders: int
+    recheck: Recheck
+    members: tuple[SessionMember, ...]
+
+
+def start_session(
+    session: Session, platform: Platform, request_id: uuid.UUID, *, actor: Actor
+) -> SessionStart:
+    """At the evaluation time: recheck avoidance against the tender's bidders, then release the list.
+
+    Refused before the evaluation time (TooLate ``expert-session-not-started``; nothing changes) and
+    to anyone but the session roles. Repeating it rechecks again (idempotent for the same bidders).
+    """
+    if actor.role not in SESSION_ROLES:
+        raise Forbidden("only the evaluation session opens the expert list", code="expert-list-forbidden")
+    request = _locked_request(session, request_id)
+    _check_started(platform, request)
+    bidders = bidder_usccs(session, request.tender_id)
+    recheck = recheck_avoidance(session, platform, request_id, bidders, actor=actor)
+    members = release_to_session(session, platform, request_id, reader=actor)
+    return SessionStart(len(bidders), recheck, tuple(members))
+
+
 def release_to_session(
     session: Session, platform: Platform, request_id: uuid.UUID, *, reader: Actor
 ) -> list[SessionMember]:
     """The confirmed members with their names, for the evaluation session once it has started.
 
-    Refused (TooLate, ``expert-session-not-started``) before the evaluation time; every card
-    opened is logged with the purpose ``session``.
+    Refused (TooLate, ``expert-session-not-started``) before the evaluation time, and (Conflict,
+    ``expert-recheck-pending``) until :func:`recheck_avoidance` has run after the bid deadline; every
+    card opened is logged with the purpose ``session``.
     """
     if reader.role not in SESSION_ROLES:
         raise Forbidden("only the evaluation session opens the expert list", code="expert-list-forbidden")
     request = _locked_request(session, request_id)
-    if platform.clock.now() < request.evaluation_time:
-        raise TooLate(
-            "the expert list stays sealed until the evaluation session starts (Law Art. 37)",
-            code="expert-session-not-started",
+    _check_started(platform, request)
+    tender = session.get(Tender, request.tender_id)
+    assert tender is not None
+    if request.rechecked_at is None or request.rechecked_at < tender.bid_deadline:
+        raise Conflict(
+            "the avoidance rules have not been checked against the bidders yet; run the session-start "
+            "recheck first",
+            code="expert-recheck-pending",
         )
     rows = session.scalars(
         select(ExpertAssignment)

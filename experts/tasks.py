@@ -6,6 +6,8 @@
 - ``experts.events(events)``: apply the polled events of one call or message, in order.
 - ``experts.sweep()``: hand polled provider events to ``experts.events`` and fire due timers (retry
   spacing, SMS reply timeout, calls without a final status). The maintenance loop sends it every round.
+- ``experts.reveal_due()``: reveal the draw secret of every drawn request whose tender has its result or
+  ended (:func:`experts.draw_public.reveal_due`). Also sent every maintenance round.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import uuid
 from typing import Any
 
 from experts.confirmation import CONTACT_TASK, contact, start
+from experts.draw_public import reveal_due
 from experts.notify_committee import CONFIRM_TASK
 from experts.notify_events import EVENTS_TASK, apply_events, sweep
 from tendering.tasks import tasks
 
 SWEEP_TASK = "experts.sweep"
+REVEAL_TASK = "experts.reveal_due"
 
 
 @tasks.task(CONFIRM_TASK, max_retries=10)
@@ -43,3 +47,9 @@ def events_task(context: Any, events: list[dict[str, Any]]) -> None:
 def sweep_task(context: Any) -> None:
     """Apply polled provider events and due timers (idempotent; the next round repeats it)."""
     sweep(context)
+
+
+@tasks.task(REVEAL_TASK, max_retries=0, periodic=True)
+def reveal_task(context: Any) -> None:
+    """Reveal the secrets of draws whose tender has its result or ended (idempotent, cheap when none)."""
+    reveal_due(context)

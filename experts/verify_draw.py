@@ -7,9 +7,18 @@ Uses only :mod:`crypto`, :mod:`experts.draw_math` (pure) and an HTTP client. Ste
    checkpoint with the latest, and that the record names the seed checkpoint's size and root;
 3. fetch the commitment, draw and reveal entries, check each is in the log (inclusion proofs: the
    commitment in the seed checkpoint, whose size must exceed the commitment's index, the others in the
-   latest) and that they agree with the record;
-4. recompute SHA-256(secret), the eligible-set hash, the seed, the order, the selection and its hash,
-   and the rank of every replacement; report MATCHES or each difference.
+   latest) and that they agree with the record; check the seed checkpoint was the first after the
+   commitment: the checkpoint signed just before it (``/log/checkpoints/preceding/{size}``) is signed by
+   the log key, consistent with the seed checkpoint, and does not yet cover the commitment;
+4. once the secret is revealed: recompute SHA-256(secret), the eligible-set hash, the seed, the order,
+   the selection and its hash, and the rank of every replacement; every rank of a line's order below
+   its highest replacement must be an assignment of the line, an expert holding a place in the request,
+   or a logged ``experts.candidate_skipped`` entry (each checked in the log) — an unexplained skip
+   differs.
+
+The verdict says one of three things (:attr:`DrawVerdict.outcome`): ``matches`` (everything recomputed
+and equal), ``not-revealed`` (the secret is not revealed yet: steps 1-3 passed, the order can be
+recomputed after the award) or ``differs`` (each difference listed).
 """
 
 from __future__ import annotations
@@ -43,18 +52,34 @@ class VerifyError(Exception):
         self.exit_code = exit_code
 
 
+MATCHES: Final = "matches"
+NOT_REVEALED: Final = "not-revealed"
+DIFFERS: Final = "differs"
+SKIPPED_EVENT: Final = "experts.candidate_skipped"
+ASSIGNED_RULE: Final = "assigned"
+
+
 @dataclass
 class DrawVerdict:
-    """The outcome: every difference found (none means the draw MATCHES)."""
+    """The outcome: every difference found, every check passed, and whether the order was recomputed."""
 
     request_id: str
     differences: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
+    #: False while the secret is not revealed (and none was given): only the log could be checked.
+    recomputed: bool = False
 
     @property
     def matches(self) -> bool:
-        """True when nothing differs."""
-        return not self.differences
+        """True when the draw was recomputed and nothing differs."""
+        return self.recomputed and not self.differences
+
+    @property
+    def outcome(self) -> str:
+        """``matches``, ``not-revealed`` (nothing differs, the order awaits the secret) or ``differs``."""
+        if self.differences:
+            return DIFFERS
+        return MATCHES if self.recomputed else NOT_REVEALED
 
 
 class _Api:
@@ -128,11 +153,20 @@ def _expect(verdict: DrawVerdict, what: str, found: object, wanted: object) -> N
 @dataclass(frozen=True)
 class _Logged:
     seed_checkpoint: Checkpoint
+    latest: Checkpoint
     committed: dict[str, Any]
     drawn: dict[str, Any]
 
 
-def _read_record(record: Any, secret_hex: str | None) -> tuple[list[draw_math.Line], bytes]:
+@dataclass(frozen=True)
+class _Record:
+    lines: list[draw_math.Line]
+    secret: bytes | None
+    #: The eligible sets and assignments are public (after the reveal): the order can be recomputed.
+    published: bool
+
+
+def _read_record(record: Any, secret_hex: str | None) -> _Record:
     try:
         lines = [
             draw_math.Line(str(x["specialty"]), int(x["count"]), int(x["reserves"])) for x in record["lines"]
@@ -144,18 +178,40 @@ def _read_record(record: Any, secret_hex: str | None) -> tuple[list[draw_math.Li
     if seed_info is None or drawn_at is None:
         raise VerifyError("the draw has not been made yet", EXIT_LOCAL)
     secret_text = secret_hex or record.get("secret")
-    if not secret_text:
-        raise VerifyError("the secret is not revealed yet; give it with --secret", EXIT_LOCAL)
-    try:
-        secret = bytes.fromhex(secret_text)
-    except ValueError:
-        raise VerifyError("the secret must be hex", EXIT_LOCAL) from None
-    if record.get("eligible") is None or record.get("assignments") is None:
-        raise VerifyError("the record has no eligible set yet (published with the reveal)", EXIT_LOCAL)
-    return lines, secret
+    secret = None
+    if secret_text:
+        try:
+            secret = bytes.fromhex(secret_text)
+        except ValueError:
+            raise VerifyError("the secret must be hex", EXIT_LOCAL) from None
+    published = record.get("eligible") is not None and record.get("assignments") is not None
+    return _Record(lines, secret, published)
 
 
-def _check_log(api: _Api, record: Any, key: str, secret: bytes, verdict: DrawVerdict) -> _Logged:
+def _first_after(
+    api: _Api, key: str, seed_cp: Checkpoint, committed_index: int, verdict: DrawVerdict
+) -> None:
+    """The checkpoint signed just before the seed checkpoint must not cover the commitment yet."""
+    before = _checkpoint(
+        api.get(f"/log/checkpoints/preceding/{seed_cp.size}").text, key, "checkpoint before the seed"
+    )
+    if before.size >= seed_cp.size:
+        raise VerifyError("the checkpoint before the seed checkpoint is not smaller", EXIT_BAD_ANSWER)
+    if before.size > 0:
+        proof = api.json("/log/proof/consistency", first=before.size, second=seed_cp.size)
+        path = [_b64(h) for h in proof["proof"]]
+        if not verify_consistency(before.size, seed_cp.size, path, before.root_hash, seed_cp.root_hash).ok:
+            raise VerifyError("the checkpoint before the seed is not consistent with it", EXIT_TAMPERED)
+    if before.size <= committed_index:
+        verdict.checked.append("seed checkpoint is the first after the commitment")
+    else:
+        verdict.differences.append(
+            f"seed checkpoint is not the first after the commitment: the checkpoint of size {before.size} "
+            f"already covered entry {committed_index}"
+        )
+
+
+def _check_log(api: _Api, record: Any, key: str, secret: bytes | None, verdict: DrawVerdict) -> _Logged:
     """Checkpoints, consistency, inclusion of the entries, and their agreement with the record."""
     seed_info, log_at = record["checkpoint"], record["log"]
     latest = _checkpoint(api.get("/log/checkpoint").text, key, "latest checkpoint")
@@ -169,7 +225,13 @@ def _check_log(api: _Api, record: Any, key: str, secret: bytes, verdict: DrawVer
             raise VerifyError("the seed checkpoint is not consistent with the latest one", EXIT_TAMPERED)
         verdict.checked.append("seed checkpoint consistent with the latest")
     committed_index = int(log_at["committed"])
+    if committed_index >= seed_cp.size:
+        raise VerifyError(
+            f"the commitment {committed_index} is not in the seed checkpoint of size {seed_cp.size}",
+            EXIT_TAMPERED,
+        )
     committed = _entry(api, committed_index, seed_cp, "commitment")
+    _first_after(api, key, seed_cp, committed_index, verdict)
     drawn = _entry(api, int(log_at["drawn"]), latest, "draw")
     cdata, ddata = committed.get("data", {}), drawn.get("data", {})
     request_id = record["request"]
@@ -188,16 +250,22 @@ def _check_log(api: _Api, record: Any, key: str, secret: bytes, verdict: DrawVer
         (ddata.get("checkpoint_size"), ddata.get("checkpoint_root"), ddata.get("commitment_index")),
         (seed_cp.size, seed_cp.root_hash.hex(), committed_index),
     )
-    if log_at.get("revealed") is not None:
+    if secret is not None and log_at.get("revealed") is not None:
         revealed = _entry(api, int(log_at["revealed"]), latest, "reveal")
         _expect(
             verdict, "revealed secret = secret used", revealed.get("data", {}).get("secret"), secret.hex()
         )
-    return _Logged(seed_cp, cdata, ddata)
+    return _Logged(seed_cp, latest, cdata, ddata)
 
 
 def _recompute(
-    record: Any, lines: list[draw_math.Line], secret: bytes, logged: _Logged, verdict: DrawVerdict
+    api: _Api,
+    record: Any,
+    lines: list[draw_math.Line],
+    secret: bytes,
+    *,
+    logged: _Logged,
+    verdict: DrawVerdict,
 ) -> None:
     """Commitment, eligible hash, seed, order, selection and replacements."""
     cdata, ddata = logged.committed, logged.drawn
@@ -230,6 +298,63 @@ def _recompute(
         sequence = sequences[codes.index(code)] if code in codes else []
         wanted = str(sequence[rank]) if rank < len(sequence) else None
         _expect(verdict, f"replacement {code} rank {rank}", expert, wanted)
+    by_code = dict(zip(codes, sequences, strict=True))
+    _check_skips(api, record, by_code, initial, latest=logged.latest, verdict=verdict)
+
+
+def _logged_skips(
+    api: _Api, record: Any, latest: Checkpoint, verdict: DrawVerdict
+) -> dict[tuple[str, int], str]:
+    """The record's skip entries, each proven in the log and agreeing with it: (specialty, rank) -> rule."""
+    skips: dict[tuple[str, int], str] = {}
+    for item in record.get("skips") or []:
+        code, rank, rule = str(item["specialty"]), int(item["rank"]), str(item["rule"])
+        content = _entry(api, int(item["log"]), latest, "skip")
+        data = content.get("data", {})
+        found = (content.get("type"), data.get("request"), data.get("specialty"), data.get("rank"))
+        if found != (SKIPPED_EVENT, record["request"], code, rank) or data.get("rule") != rule:
+            verdict.differences.append(f"skip entry {item['log']} does not say what the record says")
+            continue
+        skips[(code, rank)] = rule
+    return skips
+
+
+def _check_skips(
+    api: _Api,
+    record: Any,
+    sequences: dict[str, list[uuid.UUID]],
+    initial: set[tuple[str, int]],
+    *,
+    latest: Checkpoint,
+    verdict: DrawVerdict,
+) -> None:
+    """Every rank below a line's highest replacement is taken, held elsewhere in the request, or logged."""
+    skips = _logged_skips(api, record, latest, verdict)
+    held = {str(a["expert"]) for a in record["assignments"]}
+    ranks: dict[str, set[int]] = {}
+    for a in record["assignments"]:
+        ranks.setdefault(str(a["specialty"]), set()).add(int(a["rank"]))
+    for (code, rank), rule in sorted(skips.items()):
+        sequence = sequences.get(code, [])
+        if rule == ASSIGNED_RULE and (rank >= len(sequence) or str(sequence[rank]) not in held):
+            verdict.differences.append(f"{code} rank {rank} skipped as assigned, but holds no place")
+    for code, sequence in sequences.items():
+        replacements = [r for r in ranks.get(code, set()) if (code, r) not in initial]
+        if not replacements:
+            continue
+        top = max(replacements)
+        unexplained = [
+            rank
+            for rank in range(min(top, len(sequence)))
+            if rank not in ranks[code] and str(sequence[rank]) not in held and (code, rank) not in skips
+        ]
+        if unexplained:
+            verdict.differences.append(
+                f"{code} ranks {unexplained} passed over below the replacement at rank {top} "
+                "without a logged reason"
+            )
+        else:
+            verdict.checked.append(f"{code}: every rank below the replacement at rank {top} is accounted for")
 
 
 def verify_draw(
@@ -237,16 +362,27 @@ def verify_draw(
 ) -> DrawVerdict:
     """Check the draw ``request_id`` on the server ``client`` talks to (see the module docstring).
 
-    Raises :class:`VerifyError` when the check cannot be made (or the log itself is inconsistent).
+    Before the reveal (no secret in the record and none given) the log checks run and the verdict's
+    outcome is ``not-revealed`` unless something already differs. Raises :class:`VerifyError` when
+    the check cannot be made (or the log itself is inconsistent).
     """
     api = _Api(client)
     record = api.json(f"/public/expert-draws/{request_id}")
-    lines, secret = _read_record(record, secret_hex)
+    parsed = _read_record(record, secret_hex)
     key = key or api.get("/log/key").text.strip()
     verdict = DrawVerdict(str(request_id))
     try:
-        logged = _check_log(api, record, key, secret, verdict)
-        _recompute(record, lines, secret, logged, verdict)
+        logged = _check_log(api, record, key, parsed.secret, verdict)
+        if parsed.secret is not None and not parsed.published:
+            _expect(
+                verdict,
+                "SHA-256(secret) = commitment",
+                hashlib.sha256(parsed.secret).hexdigest(),
+                logged.committed.get("secret_sha256"),
+            )
+        if parsed.secret is not None and parsed.published:
+            _recompute(api, record, parsed.lines, parsed.secret, logged=logged, verdict=verdict)
+            verdict.recomputed = True
     except (KeyError, TypeError, ValueError) as exc:
         raise VerifyError(f"the draw record or a log entry is malformed: {exc}", EXIT_BAD_ANSWER) from None
     return verdict

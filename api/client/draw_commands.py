@@ -1,4 +1,9 @@
-"""``sealbid experts verify-draw``: recompute an expert draw from the log and the revealed secret."""
+"""``sealbid experts verify-draw``: recompute an expert draw from the log and the revealed secret.
+
+It prints one of three verdicts: ``MATCHES`` (recomputed from the revealed secret and equal),
+``NOT YET REVEALED`` (the log checks passed; the order can be recomputed once the secret is revealed
+after the award) or ``DIFFERS`` (every difference, one a line).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import click
 import httpx
 
 from api.client.http import normalise_url
-from experts.verify_draw import EXIT_TAMPERED, VerifyError, verify_draw
+from experts.verify_draw import EXIT_TAMPERED, NOT_REVEALED, VerifyError, verify_draw
 
 TIMEOUT = httpx.Timeout(30.0)
 
@@ -22,10 +27,13 @@ TIMEOUT = httpx.Timeout(30.0)
 def verify_draw_command(
     server: str, request_id: uuid.UUID, secret_hex: str | None, key: str | None, verbose: bool
 ) -> None:
-    """Check a draw: log entries and checkpoints, then recompute the order; prints MATCHES or what differs.
+    """Check a draw: log entries and checkpoints, then recompute the order.
 
-    Exit codes: 0 matches, 1 local problem (not revealed yet, bad arguments), 3 network trouble,
-    4 the draw or the log differs from what they committed to, 5 bad server answer.
+    Prints MATCHES, NOT YET REVEALED (the commitment, the eligible-set hash and the seed checkpoint are
+    checked; the order can be recomputed after the award) or DIFFERS with what differs.
+    Exit codes: 0 matches or not yet revealed (the first word says which), 1 local problem (no draw
+    yet, bad arguments), 3 network trouble, 4 the draw or the log differs from what they committed
+    to, 5 bad server answer.
     """
     try:
         with httpx.Client(base_url=normalise_url(server), timeout=TIMEOUT) as client:
@@ -38,6 +46,13 @@ def verify_draw_command(
             click.echo(f"ok  {item}")
     if verdict.matches:
         click.echo(f"MATCHES: draw {request_id} ({len(verdict.checked)} checks)")
+        return
+    if verdict.outcome == NOT_REVEALED:
+        click.echo(
+            f"NOT YET REVEALED: draw {request_id}: the commitment, the eligible-set hash and the seed "
+            f"checkpoint check out ({len(verdict.checked)} checks); the order can be recomputed once "
+            "the secret is revealed after the award"
+        )
         return
     for item in verdict.differences:
         click.echo(f"DIFFERS  {item}")

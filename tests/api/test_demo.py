@@ -35,13 +35,19 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "11650000.00" in {entry["lots"][0]["price"]["amount"] for entry in opened}  # the replacement
     assert "OK" in result.bids["verify"]
     # Experts: the committee of five is confirmed through the simulated calls, with declines replaced
-    # in the verifiable order, and the draw recomputed from the public log matches.
+    # in the verifiable order; at the session start the list is released after the recheck against the
+    # bidders. Without a result the secret stays sealed (verify-draw: not yet revealed); the draw of the
+    # cancelled tender is revealed by the maintenance sweep and recomputed from the public log: it matches.
     assert result.experts["pool"] == 300
     totals = result.experts["totals"]
     assert totals["confirmed"] == 5
     assert totals["pending"] == 0
     assert totals["declined"] >= 1
-    assert "MATCHES" in result.experts["verify"]
+    assert result.experts["session"]["bidders"] == 5
+    assert len(result.experts["session"]["members"]) == 5 - result.experts["session"]["avoided"]
+    assert result.experts["reveal_refused"] == "expert-reveal-before-result"
+    assert result.experts["verify_sealed"].startswith("NOT YET REVEALED")
+    assert result.experts["verify"].startswith("MATCHES")
     assert lines[-1].startswith("Done:")
 
 

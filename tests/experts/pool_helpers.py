@@ -19,6 +19,7 @@ from experts.pool_models import Expert, ExpertAssignment
 from tendering.clock import ManualClock
 from tendering.identity.audit import Actor
 from tendering.platform import Platform
+from tendering.tenders import service
 from tests.tenders.conftest import Parties
 from tests.tenders.helpers import agency, published
 
@@ -137,3 +138,8 @@ def drawn(platform: Platform, clock: ManualClock, parties: Parties) -> Drawn:
 def system() -> Actor:
     """The notification worker."""
     return Actor.system()
+
+
+def end_tender(platform: Platform, parties: Parties, tender_id: uuid.UUID) -> None:
+    """Cancel the tender (its draw secret may then be revealed)."""
+    service.cancel(platform, tender_id, "项目取消（测试）", actor=agency(parties))

@@ -19,10 +19,12 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 
 from crypto.pki import BuiltPki
+from experts import draw_public
 from experts.pool_models import Expert
+from experts.verify_draw import verify_draw
 from tendering.clock import ManualClock
 from tendering.platform import Platform
-from tests.experts.pool_helpers import add_experts, many
+from tests.experts.pool_helpers import add_experts, end_tender, many
 from tests.identity.conftest import enrol, token_for
 from tests.tenders.conftest import Parties
 from tests.tenders.helpers import published
@@ -136,17 +138,33 @@ def test_no_route_takes_an_expert_for_a_committee(app_client: Client) -> None:
 
 
 def test_a_designation_in_the_body_changes_nothing(
-    app_client: Client, as_: Headers, platform: Platform, clock: ManualClock, parties: Parties
+    app_client: Client,
+    as_: Headers,
+    platform: Platform,
+    clock: ManualClock,
+    parties: Parties,
+    hold_confirmations: None,
 ) -> None:
     ids = add_experts(platform, many(15))
     tender_id = published(platform, clock, parties)
-    body = _draw_body(clock, experts=[str(i) for i in ids[:4]], expert_ids=[str(i) for i in ids[:4]])
+    named = [str(i) for i in ids[:4]]
+    body = _draw_body(clock, experts=named, expert_ids=named, members=named)
     response = app_client.post(f"/agency/tenders/{tender_id}/expert-draws", json=body, headers=as_("agency"))
-    if response.status_code == 201:  # accepted: the extra fields must not have chosen anyone
-        assert "expert_ids" not in response.text
-        assert response.json()["eligible_sha256"]
-    else:
-        assert response.status_code == 400
+    if response.status_code == 400:  # refused outright: nothing was drawn
+        with platform.session_factory() as session:
+            assert draw_public.requests_of_tender(session, tender_id) == []
+        return
+    assert response.status_code == 201, response.text
+    request_id = uuid.UUID(response.json()["request"])
+    end_tender(platform, parties, tender_id)
+    assert draw_public.reveal_due(platform) == [request_id]
+    record = app_client.get(f"/public/expert-draws/{request_id}").json()
+    # The eligible set is the whole pool (nobody was singled out) and the committee is exactly what the
+    # verifiable order gives from it: the designation had no effect on who was drawn.
+    assert sorted(record["eligible"][0]) == sorted(str(i) for i in ids)
+    verdict = verify_draw(app_client, request_id)
+    assert verdict.matches, verdict.differences
+    assert {f"A0101 rank {rank}" for rank in range(4)} <= set(verdict.checked)
 
 
 def test_short_pool_and_csv_errors_are_problems(
@@ -169,16 +187,24 @@ def test_short_pool_and_csv_errors_are_problems(
     assert refused.json()["report"]["errors"][0]["column"] == "employer_uscc"
 
 
-def test_the_authority_reveals_after_the_session_and_the_record_opens(
-    app_client: Client, as_: Headers, clock: ManualClock, drawn_over_api: tuple[uuid.UUID, str]
+def test_the_authority_reveals_after_the_result_and_the_record_opens(
+    app_client: Client,
+    as_: Headers,
+    clock: ManualClock,
+    platform: Platform,
+    parties: Parties,
+    drawn_over_api: tuple[uuid.UUID, str],
 ) -> None:
-    _, request_id = drawn_over_api
+    tender_id, request_id = drawn_over_api
     early = app_client.post(f"/authority/expert-draws/{request_id}/reveal", headers=as_("reviewer"))
     assert early.status_code == 409
-    assert early.json()["code"] == "expert-reveal-too-early"
+    assert early.json()["code"] == "expert-reveal-before-result"
     before = app_client.get(f"/public/expert-draws/{request_id}").json()
     assert before["secret"] is None and "eligible" not in before and "assignments" not in before
-    clock.advance(timedelta(days=26))
+    clock.advance(timedelta(days=26))  # the evaluation is over, but there is no result yet
+    late = app_client.post(f"/authority/expert-draws/{request_id}/reveal", headers=as_("reviewer"))
+    assert (late.status_code, late.json()["code"]) == (409, "expert-reveal-before-result")
+    end_tender(platform, parties, tender_id)
     secret = app_client.post(f"/authority/expert-draws/{request_id}/reveal", headers=as_("reviewer")).json()[
         "secret"
     ]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from experts.committee import settle
-from experts.draw_public import reveal_secret
+from experts.draw_public import RESULT_STATES, reveal_due, reveal_secret
 from experts.extraction import PoolShort
 from experts.pool_models import (
     ExpertAssignment,
@@ -27,7 +27,16 @@ from tendering.identity.audit import Actor
 from tendering.identity.models import Organisation
 from tendering.platform import Platform
 from tendering.translog.models import LogCheckpoint, LogEntry
-from tests.experts.pool_helpers import Drawn, ExpertSpec, add_experts, assignments, draw_for, many, system
+from tests.experts.pool_helpers import (
+    Drawn,
+    ExpertSpec,
+    add_experts,
+    assignments,
+    draw_for,
+    end_tender,
+    many,
+    system,
+)
 from tests.tenders.conftest import Parties
 from tests.tenders.helpers import authority, published
 
@@ -257,8 +266,14 @@ def test_the_list_is_released_only_when_the_session_starts(
         release_to_session(session, platform, drawn.request_id, reader=system())
     with platform.transaction() as session, pytest.raises(Forbidden):
         release_to_session(session, platform, drawn.request_id, reader=Actor(uuid.uuid4(), "agency"))
-    clock.advance(timedelta(days=2))
+    with platform.transaction() as session:  # a recheck before the bid deadline does not count
+        recheck_avoidance(session, platform, drawn.request_id, [], actor=system())
+    clock.advance(timedelta(days=26))  # past the bid deadline and the evaluation time
+    with platform.transaction() as session, pytest.raises(Conflict) as unchecked:
+        release_to_session(session, platform, drawn.request_id, reader=system())
+    assert unchecked.value.code == "expert-recheck-pending"
     with platform.transaction() as session:
+        recheck_avoidance(session, platform, drawn.request_id, [], actor=system())
         members = release_to_session(session, platform, drawn.request_id, reader=system())
     assert [m.assignment_id for m in members] == [rows[0].id, rows[1].id]
     assert all(m.name.startswith("专家") for m in members)
@@ -267,18 +282,26 @@ def test_the_list_is_released_only_when_the_session_starts(
     assert purposes == ["session", "session"]
 
 
-def test_the_secret_is_revealed_only_after_opening_and_the_session(
+def test_the_secret_waits_for_the_result_even_after_the_evaluation(
     platform: Platform, clock: ManualClock, parties: Parties, drawn: Drawn
 ) -> None:
-    with platform.transaction() as session, pytest.raises(TooLate):
+    with platform.transaction() as session, pytest.raises(TooLate) as early:
         reveal_secret(session, platform, drawn.request_id, actor=authority(parties))
-    clock.advance(timedelta(days=26))  # past the bid deadline and the evaluation
+    assert early.value.code == "expert-reveal-before-result"
+    clock.advance(timedelta(days=26))  # past the bid deadline and the evaluation: still no result
+    with platform.transaction() as session, pytest.raises(TooLate) as still:
+        reveal_secret(session, platform, drawn.request_id, actor=authority(parties))
+    assert still.value.code == "expert-reveal-before-result"
+    assert reveal_due(platform) == []  # the maintenance sweep leaves it sealed too
+    assert _request(platform, drawn.request_id).revealed_secret is None
+    end_tender(platform, parties, drawn.tender_id)
     with platform.transaction() as session, pytest.raises(Forbidden):
         reveal_secret(session, platform, drawn.request_id, actor=parties.actor(parties.agency, "agency"))
     with platform.transaction() as session:
         secret = reveal_secret(session, platform, drawn.request_id, actor=authority(parties))
     with platform.transaction() as session:
         assert reveal_secret(session, platform, drawn.request_id, actor=authority(parties)) == secret
+    assert reveal_due(platform) == []  # already revealed: nothing due
     revealed = [e for e in _entries(platform) if e["type"] == "experts.secret_revealed"]
     assert [e["data"]["secret"] for e in revealed] == [secret]
     assert (
@@ -287,6 +310,32 @@ def test_the_secret_is_revealed_only_after_opening_and_the_session(
     )
     with platform.session_factory() as session:
         assert session.scalar(select(ExpertAssignment.id).where(ExpertAssignment.status == "avoided")) is None
+
+
+def test_the_maintenance_sweep_reveals_a_draw_once_its_tender_ended(
+    platform: Platform, clock: ManualClock, parties: Parties, drawn: Drawn
+) -> None:
+    other = published(platform, clock, parties)
+    add_experts(platform, many(12), start=100)
+    still_open = draw_for(platform, clock, other, parties)
+    end_tender(platform, parties, drawn.tender_id)  # cancelled: the result is settled, the draw is due
+    assert reveal_due(platform) == [drawn.request_id]
+    assert _request(platform, drawn.request_id).state == "revealed"
+    assert _request(platform, still_open).revealed_secret is None
+    assert reveal_due(platform) == []
+    revealed = [e for e in _entries(platform) if e["type"] == "experts.secret_revealed"]
+    assert [(e["data"]["request"], e["actor"]["role"]) for e in revealed] == [
+        (str(drawn.request_id), "system")
+    ]
+
+
+def test_the_reveal_is_a_periodic_task_of_the_maintenance_loop() -> None:
+    from experts.tasks import REVEAL_TASK
+    from tendering.tasks import tasks
+
+    assert {d.name: d.periodic for d in tasks}[REVEAL_TASK] is True
+    assert "awarded" in RESULT_STATES and {"cancelled", "failed"} <= RESULT_STATES
+    assert "published" not in RESULT_STATES
 
 
 def test_an_interrupted_draw_is_completed_by_asking_again(
