@@ -10,13 +10,16 @@ key never leaves its machine), verifies the inner signature and package, and rec
 
 Outcomes, by recorded facts: a key that does not open the layer is logged and may be retried within the
 window; no working key by the window's end is the bidder's fault (revoked, ``bidder-layer-not-decrypted``);
-a bad signature or package inside is the bidder's fault too; a stored layer the platform cannot read is
-the platform's fault (withdrawn, ``envelope-missing``). The opening goes on for the others.
+a bad signature or package inside is the bidder's fault too; a stored layer the platform cannot read,
+or that no longer hashes to its recorded SHA-256, is the platform's fault (withdrawn,
+``envelope-missing``, ``other_failed``) whenever it is found: at the download, when a key is tried, or
+at the window's end. The opening goes on for the others.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
 
 DECRYPTION_TYPE: Final = "sealbid.bidder-decryption.v1"
 FAILED_ATTEMPT_EVENT: Final = "opening.bidder_key_refused"
+_CHUNK: Final = 1 << 20
 
 
 def _waiting_row(platform: Platform, tender_id: uuid.UUID, bidder_id: uuid.UUID) -> OpeningOutcome:
@@ -68,24 +72,52 @@ def _waiting_row(platform: Platform, tender_id: uuid.UUID, bidder_id: uuid.UUID)
         return row
 
 
+def _layer_intact(platform: Platform, sha256: str) -> bool:
+    """Whether the platform can read the stored layer and it still hashes to its recorded SHA-256."""
+    digest = hashlib.sha256()
+    try:
+        with platform.blobs.open(sha256) as stream:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+    except (OSError, NotFound):
+        return False
+    return digest.hexdigest() == sha256
+
+
+def _platform_lost(platform: Platform, row: OpeningOutcome) -> NotFound:
+    """Record a stored layer the platform cannot read as the platform's fault (withdrawal, Art. 31)."""
+    record(
+        platform,
+        row.id,
+        {**decided_fields(decide("envelope-missing")), "decryption": Decryption.OTHER_FAILED},
+    )
+    settle(platform, row.tender_id)
+    return NotFound(
+        "the platform cannot read your stored layer; it is recorded as the platform's fault (withdrawal)",
+        code="envelope-missing",
+    )
+
+
+def _recorded_outcome(platform: Platform, row_id: uuid.UUID) -> str | None:
+    with platform.session_factory() as session:
+        return session.scalar(select(OpeningOutcome.outcome).where(OpeningOutcome.id == row_id))
+
+
 @contextlib.contextmanager
 def own_middle_layer(platform: Platform, tender_id: uuid.UUID, *, bidder_id: uuid.UUID) -> Iterator[BinaryIO]:
-    """The caller's own middle-layer envelope (still sealed to its encryption certificate)."""
+    """The caller's own middle-layer envelope (still sealed to its encryption certificate).
+
+    A stored layer that is gone or no longer hashes to its recorded SHA-256 is the platform's fault:
+    the envelope is withdrawn (``envelope-missing``, ``other_failed``) and :class:`NotFound` raised.
+    """
     row = _waiting_row(platform, tender_id, bidder_id)
     assert row.middle_sha256 is not None
+    if not _layer_intact(platform, row.middle_sha256):
+        raise _platform_lost(platform, row)
     try:
         stream = platform.blobs.open(row.middle_sha256)
     except (OSError, NotFound):
-        record(
-            platform,
-            row.id,
-            {**decided_fields(decide("envelope-missing")), "decryption": Decryption.OTHER_FAILED},
-        )
-        settle(platform, tender_id)
-        raise NotFound(
-            "the platform cannot read your stored layer; it is recorded as the platform's fault (withdrawal)",
-            code="envelope-missing",
-        ) from None
+        raise _platform_lost(platform, row) from None
     with contextlib.closing(stream):
         yield stream
 
@@ -122,7 +154,10 @@ def decrypt_layer(
     """Open the caller's middle layer with ``cek`` and record the outcome; returns it.
 
     A key that does not open the layer raises :class:`InvalidInput` (``bidder-key-refused``, logged)
-    and changes nothing else: the bidder may retry until the window ends.
+    and changes nothing else: the bidder may retry until the window ends (unless the stored layer
+    itself is unreadable or altered: the platform's fault, recorded as such, :class:`NotFound`).
+    When the envelope was decided meanwhile (the window's end recorded it first), that recorded
+    outcome is returned, not the one this key would have given.
     """
     row = _waiting_row(platform, tender_id, bidder_id)
     assert row.middle_sha256 is not None
@@ -144,7 +179,11 @@ def decrypt_layer(
         try:
             with platform.blobs.open(row.middle_sha256) as middle:
                 size = open_with_cek(middle, signed, cek)
+        except (OSError, NotFound):
+            raise _platform_lost(platform, row) from None
         except CmsError as exc:
+            if not _layer_intact(platform, row.middle_sha256):
+                raise _platform_lost(platform, row) from None
             with platform.transaction() as session:
                 log_event(
                     platform, session, FAILED_ATTEMPT_EVENT, Actor.system(), tender_id, bid=str(row.bid_id)
@@ -170,9 +209,12 @@ def decrypt_layer(
             fields = record_verdict(platform, verdict, package_path)
     fields["decryption"] = Decryption.DECRYPTED
     fields["signature"] = {**fields.get("signature", {}), "bidder_layer": True}
-    record(platform, row.id, fields)
+    outcome: str | None = fields["outcome"]
+    if not record(platform, row.id, fields):
+        # decided meanwhile (the window ended while this layer was being checked): that outcome stands
+        outcome = _recorded_outcome(platform, row.id)
     settle(platform, tender_id)
-    return str(fields["outcome"])
+    return outcome
 
 
 def expire_windows(platform: Platform) -> list[uuid.UUID]:
@@ -189,21 +231,16 @@ def expire_windows(platform: Platform) -> list[uuid.UUID]:
         )
     for tender_id in due:
         with platform.session_factory() as session:
-            waiting = list(
-                session.scalars(
-                    select(OpeningOutcome.id).where(
-                        OpeningOutcome.tender_id == tender_id, OpeningOutcome.outcome.is_(None)
-                    )
+            waiting = session.execute(
+                select(OpeningOutcome.id, OpeningOutcome.middle_sha256).where(
+                    OpeningOutcome.tender_id == tender_id, OpeningOutcome.outcome.is_(None)
                 )
-            )
-        for row_id in waiting:
-            record(
-                platform,
-                row_id,
-                {
-                    **decided_fields(decide("bidder-layer-not-decrypted")),
-                    "decryption": Decryption.BIDDER_FAILED,
-                },
-            )
+            ).all()
+        for row_id, middle_sha256 in waiting:
+            if middle_sha256 is not None and not _layer_intact(platform, middle_sha256):
+                code, decryption = "envelope-missing", Decryption.OTHER_FAILED  # the platform's fault
+            else:
+                code, decryption = "bidder-layer-not-decrypted", Decryption.BIDDER_FAILED
+            record(platform, row_id, {**decided_fields(decide(code)), "decryption": decryption})
         settle(platform, tender_id)
     return due

@@ -91,7 +91,7 @@ class OpeningOutcome(Base):
     bidder_name: Mapped[str] = mapped_column(String(300))
     #: opened / revoked / withdrawn (Outcome); None while undecided.
     outcome: Mapped[str | None] = mapped_column(String(16))
-    #: A stable code and a plain sentence saying why (also for "opened": e.g. "signature-valid").
+    #: A stable code and a plain sentence saying why (also for an opened envelope: "opened").
     reason_code: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     decryption: Mapped[str] = mapped_column(String(16))

@@ -35,6 +35,7 @@ from tendering.opening.models import (
     Outcome,
     ShareRelease,
 )
+from tendering.opening.outcomes import decide as decide_code
 from tendering.platform import Platform
 from tendering.tenders import service
 from tendering.tenders.models import Tender
@@ -198,6 +199,14 @@ def release_share(platform: Platform, tender_id: uuid.UUID, index: int) -> None:
         )
 
 
+#: A real reason code of each outcome (``tendering.opening.outcomes``), when a test names none.
+DEFAULT_REASONS: dict[str, str] = {
+    Outcome.OPENED: "opened",
+    Outcome.REVOKED: "signature-invalid",
+    Outcome.WITHDRAWN: "envelope-missing",
+}
+
+
 def decide(
     platform: Platform,
     outcome_id: uuid.UUID,
@@ -209,13 +218,16 @@ def decide(
     decryption: Decryption = Decryption.NOT_REQUIRED,
     reason_code: str | None = None,
 ) -> None:
-    """Record an envelope's outcome as the opening does (price form only for opened envelopes)."""
+    """Record an envelope's outcome as the opening does (price form only for opened envelopes), with a
+    real reason code of that outcome and its recorded sentence."""
     with platform.transaction() as session:
         row = session.get(OpeningOutcome, outcome_id)
         assert row is not None
         row.outcome = outcome
-        row.reason_code = reason_code or {"opened": "signature-valid"}.get(outcome, f"{outcome}-by-rule")
-        row.reason = f"{outcome} (test)"
+        code = reason_code or DEFAULT_REASONS[outcome]
+        decision = decide_code(None if code == "opened" else code)
+        assert decision.outcome == outcome, f"{code} is a reason for {decision.outcome}, not {outcome}"
+        row.reason_code, row.reason = decision.reason_code, decision.reason
         row.decryption = decryption
         if amount is not None:
             assert Decimal(amount) >= 0

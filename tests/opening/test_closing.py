@@ -20,7 +20,7 @@ from tendering.opening.schedule import tick
 from tendering.platform import Platform
 from tendering.translog.models import LogEntry
 from tests.opening.conftest import Bidding
-from tests.opening.helpers import deadline_of, pass_deadline, sealed_bid, submit, withdraw
+from tests.opening.helpers import deadline_of, enrol_tenderer, pass_deadline, sealed_bid, submit, withdraw
 from tests.tenders.helpers import state_of
 
 
@@ -141,19 +141,40 @@ def test_disclosures_open_every_blinded_version_entry(
 
 
 def test_a_withdrawn_bid_is_recorded_as_withdrawn_and_not_counted(
-    platform: Platform, clock: ManualClock, bidding: Bidding, test_pki: BuiltPki
+    platform: Platform, clock: ManualClock, bidding: Bidding, test_pki: BuiltPki, tmp_path: Path
 ) -> None:
+    fourth = enrol_tenderer(platform, test_pki, "tenderer-4")
+    envelope = sealed_bid(test_pki, tmp_path / "4", bidding.keyed, "tenderer-4", at=clock.now())
+    submit(platform, bidding.tender_id, fourth, "tenderer-4", test_pki, envelope)
+    bidding.bidders["tenderer-4"] = fourth
     withdraw(
-        platform,
-        bidding.tender_id,
-        bidding.bidders["tenderer-3"],
-        "tenderer-3",
-        test_pki,
-        bidding.bid_id(platform, "tenderer-3"),
+        platform, bidding.tender_id, fourth, "tenderer-4", test_pki, bidding.bid_id(platform, "tenderer-4")
     )
     pass_deadline(platform, clock, bidding.tender_id)
     result = close_tender(platform, bidding.tender_id)
-    assert result is not None and result.state == "failed"  # two standing bids: fewer than three
+    standing = sorted(hashlib.sha256(e).hexdigest() for e in bidding.envelopes.values())
+    assert result is not None and result.state == "closed"  # three bids still stand
+    assert (result.envelope_count, result.envelope_list_sha256) == (3, envelope_list_sha256(standing))
+    with platform.session_factory() as session:
+        row = session.scalars(
+            select(OpeningOutcome).where(
+                OpeningOutcome.tender_id == bidding.tender_id, OpeningOutcome.bidder_id == fourth
+            )
+        ).one()
+    assert (row.outcome, row.reason_code, row.decryption) == (
+        "withdrawn",
+        "withdrawn-before-deadline",
+        "not_required",
+    )
+    assert row.reason and row.decided_at is not None
+    assert row.envelope_sha256 == hashlib.sha256(envelope).hexdigest()  # its last envelope, never opened
+    (closed,) = entries(platform, str(bidding.tender_id), "tender.closed")
+    assert closed["data"]["envelopes"] == 3  # type: ignore[index]
+    disclosed = {
+        e["data"]["bid"]: e["data"]["standing"]  # type: ignore[index]
+        for e in entries(platform, str(bidding.tender_id), "opening.bid_disclosed")
+    }
+    assert disclosed[bidding.bid_id(platform, "tenderer-4")] is False and sum(disclosed.values()) == 3
 
 
 def test_too_few_bids_fail_the_tender_with_a_public_reason_and_keep_envelopes_sealed(

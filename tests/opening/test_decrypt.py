@@ -33,17 +33,17 @@ from tests.tenders.helpers import state_of
 PASSWORD = "decrypt-test"
 
 
-@pytest.fixture
-def layered(
+def make_layered(
     platform: Platform,
     keyed_tender: KeyedTender,
     parties: Parties,
     test_pki: BuiltPki,
     tmp_path: Path,
     clock: ManualClock,
+    envelopes: dict[str, bytes] | None = None,
 ) -> Bidding:
-    """A tender asking for bidder decryption: tenderer-1 and -2 add their own layer, tenderer-3 does not;
-    the platform layer is already removed (two custodians released)."""
+    """A tender asking for bidder decryption: tenderer-1 and -2 add their own layer, tenderer-3 does not
+    (``envelopes`` replaces some of them); the platform layer is removed (two custodians released)."""
     with platform.transaction() as session:
         session.execute(
             update(Tender).where(Tender.id == keyed_tender.tender_id).values(bidder_decryption=True)
@@ -51,7 +51,7 @@ def layered(
     names = ("tenderer-1", "tenderer-2", "tenderer-3")
     bidding = Bidding(keyed_tender, parties, dict(zip(names, parties.tenderers, strict=True)))
     for name in names:
-        envelope = sealed_bid(
+        envelope = (envelopes or {}).get(name) or sealed_bid(
             test_pki, tmp_path, keyed_tender, name, bidder_layer=name != "tenderer-3", at=clock.now()
         )
         bidding.envelopes[name] = envelope
@@ -62,6 +62,19 @@ def layered(
     progress = open_envelopes(platform, keyed_tender.tender_id)
     assert (progress.state, progress.decided, progress.waiting_for_bidders) == ("bidder_decryption", 1, 2)
     return bidding
+
+
+@pytest.fixture
+def layered(
+    platform: Platform,
+    keyed_tender: KeyedTender,
+    parties: Parties,
+    test_pki: BuiltPki,
+    tmp_path: Path,
+    clock: ManualClock,
+) -> Bidding:
+    """The bidder-decryption tender of :func:`make_layered`, with every envelope as its bidder sealed it."""
+    return make_layered(platform, keyed_tender, parties, test_pki, tmp_path, clock)
 
 
 def rows(platform: Platform, bidding: Bidding) -> dict[str, OpeningOutcome]:
@@ -197,9 +210,15 @@ def test_the_layer_is_streamed_in_bounded_chunks_and_only_to_its_own_bidder(
             self.inner = inner
 
         def read(self, size: int = -1) -> bytes:
-            assert 0 < size <= LAYER_CHUNK, f"read({size}): the whole layer would be in memory"
+            assert 0 < size <= max(LAYER_CHUNK, 1 << 20), f"read({size}): the whole layer in memory"
             reads.append(size)
             return bytes(self.inner.read(size))
+
+        def __enter__(self) -> Bounded:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.inner.close()
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self.inner, name)

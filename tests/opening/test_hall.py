@@ -124,7 +124,7 @@ def test_state_follows_the_opening(
         hall_tender.outcomes[parties.tenderers[0]],
         Outcome.REVOKED,
         decryption=Decryption.BIDDER_FAILED,
-        reason_code="bidder-decryption-failed",
+        reason_code="bidder-layer-not-decrypted",
     )
     now = state()
     assert now["envelopes"]["decided"] == now["envelopes"]["revoked"] == 1

@@ -53,7 +53,7 @@ def finished_opening(platform: Platform, hall: HallTender, parties: Parties) -> 
         hall.outcomes[three],
         Outcome.REVOKED,
         decryption=Decryption.BIDDER_FAILED,
-        reason_code="bidder-decryption-failed",
+        reason_code="bidder-layer-not-decrypted",
     )
     finish(platform, hall.tender_id)
 
@@ -101,7 +101,7 @@ def test_record_lists_every_bidder_with_what_it_declared_and_how_it_ended(
     assert two["lots"][0]["bond"]["status"] == "not-declared"
     assert three["outcome"] == "revoked"
     assert three["decryption"] == "bidder_failed"
-    assert three["reason_code"] == "bidder-decryption-failed"
+    assert three["reason_code"] == "bidder-layer-not-decrypted"
     assert three["lots"] == []
     assert one["bidder"]["uscc"] == hall_tender.bidders[parties.tenderers[0]][1]
     assert document["objections"] == []
