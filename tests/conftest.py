@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from litestar.testing import TestClient
@@ -133,3 +137,60 @@ def client(platform: Platform) -> Iterator[TestClient]:  # type: ignore[type-arg
     app = create_app(platform=platform, configure_logs=False)
     with TestClient(app) as test_client:
         yield test_client
+
+
+class _Responder(Protocol):
+    def respond(self, request_der: bytes) -> bytes: ...
+
+
+@dataclass
+class HttpTsa:
+    """An RFC 3161 time-stamping authority served over local HTTP (``POST`` a TimeStampReq).
+
+    ``requests`` holds every request body received; while ``down`` is set it answers 503 (an
+    unreachable or failing TSA).
+    """
+
+    url: str
+    requests: list[bytes] = field(default_factory=list)
+    down: bool = False
+
+
+@pytest.fixture
+def tsa_server() -> Iterator[Callable[[_Responder], HttpTsa]]:
+    """Serve a TSA over HTTP on 127.0.0.1: call with an authority (``respond(der) -> der``, e.g.
+    ``BuiltPki.tsa()`` or a platform's development TSA); every server is stopped after the test."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def serve(authority: _Responder) -> HttpTsa:
+        tsa = HttpTsa("")
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                tsa.requests.append(body)
+                if tsa.down:
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                reply = authority.respond(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/timestamp-reply")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        tsa.url = f"http://127.0.0.1:{server.server_address[1]}/tsa"
+        return tsa
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()

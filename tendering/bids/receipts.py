@@ -131,6 +131,8 @@ def build_receipt(platform: Platform, version_id: uuid.UUID) -> ReceiptBundle:
                 f"the receipt could not be signed or time-stamped now ({exc}); your bid is stored and "
                 "logged - fetch the receipt again later",
                 code="receipt-unavailable",
+                bid=str(bid.id),
+                version=version.version,
             ) from exc
         bundle = ReceiptBundle(
             receipt=receipt,

@@ -7,10 +7,8 @@ import io
 import json
 import subprocess
 import sys
-import threading
 import zipfile
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,7 +19,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from api.client.bid_commands import bid
 from api.client.machine import machine_code
 from crypto.bidpackage import open_bid, verify_package
-from crypto.pki import BuiltPki, build_pki, dev_pki_spec
+from crypto.pki import BuiltPki, TimeStampingAuthority, build_pki, dev_pki_spec
+from tests.conftest import HttpTsa
 from tests.crypto.bidpackage.helpers import NOW, TENDER, Opening, make_opening, uscc_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,28 +231,8 @@ def test_seal_with_a_bidder_layer(dev: BuiltPki, work: Path, opening: Opening) -
 
 
 @pytest.fixture
-def tsa_url(dev: BuiltPki) -> Iterator[str]:
-    authority = dev.tsa()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            reply = authority.respond(body)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/timestamp-reply")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/tsa"
-    server.shutdown()
-    server.server_close()
+def tsa_url(dev: BuiltPki, tsa_server: Callable[[TimeStampingAuthority], HttpTsa]) -> str:
+    return tsa_server(dev.tsa()).url
 
 
 def test_seal_with_a_time_stamp_from_a_tsa_over_http(
