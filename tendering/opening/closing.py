@@ -1,8 +1,8 @@
 """Closing a tender at its bid deadline: freeze the bids, list the envelopes, disclose the commitments.
 
 From the deadline instant (server clock) the submission service refuses every change. The closing,
-run by the maintenance tick (and by the ``opening.close`` task), takes the tender row's lock and, in
-one transaction:
+run by the maintenance tick (and by a custodian's share release after the deadline), takes the
+tender row's lock and, in one transaction:
 
 * reads every bid of the tender (rows locked): the version standing at the deadline of each active
   bid is an envelope to open; a bid withdrawn before the deadline gets the outcome *withdrawn*;
