@@ -2,7 +2,9 @@
 
 Everything goes through the served HTTP API with the participants' own certificates, on the system clock:
 each tender's publication time is now, so the ``tenders.publish`` task that leaves the outbox after the
-approval publishes it at once. A tenderer then obtains one document (a recorded, confidential download).
+approval publishes it at once; the demo then reads the portal's announcement list (``/announcements``)
+and checks it links and names every one of them. A tenderer then obtains one document (a recorded,
+confidential download).
 """
 
 from __future__ import annotations
@@ -136,7 +138,20 @@ def publish_demo_tenders(
     published = sum(states.get(i) == "published" for i in ids)
     if published != len(ids):
         raise ClientError(f"only {published} of {len(ids)} approved tenders were published")
-    echo(f"    published: {published} of {len(ids)} at /public/tenders and on the portal (/announcements)")
+    portal = client.get("/announcements", params={"per_page": "100", "lang": "zh-CN"})
+    if portal.status_code != 200:
+        raise ClientError(f"the portal's announcement list failed: HTTP {portal.status_code}")
+    shown = [i for i in ids if f"/announcements/{i}" in portal.text]
+    if len(shown) != len(ids):
+        raise ClientError(
+            f"the portal's /announcements shows {len(shown)} of the {len(ids)} published tenders"
+        )
+    missing = [sample[0] for sample in SAMPLES if sample[0] not in portal.text]
+    if missing:
+        raise ClientError(f"the portal's /announcements does not show {', '.join(missing)}")
+    echo(
+        f"    published: {published} of {len(ids)} at /public/tenders; the portal's /announcements shows them"
+    )
     response = client.get(f"/tenders/{ids[0]}/documents/{documents[0]}/download", headers=tenderer)
     if response.status_code != 200:
         raise ClientError(problem_message(response))

@@ -8,8 +8,10 @@ Two rounds: with the first tenth of the tenders, then with all of them. Each rou
 ``sealbid serve`` process, walks ``GET /ocds/releases?limit=…`` through every ``links.next`` page
 (paging by date of change) and reports releases per second and the server's peak resident memory
 (``VmHWM``): the export builds one page at a time, so the peak should not grow with the number of
-tenders. Baseline, same run: the bare SQL fetch of the same rows (tenders, lots and notices, keyset-paged
-by publication time) and their JSON serialisation, in this process. No assertions.
+tenders. Baseline, same run: the export's own page query (``changed_statement``: keyset on
+``(public_changed_at, id)``, ``limit + 1`` rows) followed by the bare SQL fetch of the rows the export
+reads for each page (tenders with parties, lots, documents, notices, opening records) and their JSON
+serialisation, in this process. No assertions.
 """
 
 from __future__ import annotations
@@ -22,17 +24,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
 from bench.bench_portal import fresh_database, seed, served
+from tendering.db import make_engine
+from tendering.search.source import changed_statement
 
-PAGE_SQL = """
+#: The rows of a page's tenders with their parties (what ``full_views`` reads after the export's page query).
+TENDERS_SQL = """
 SELECT t.id, t.title, t.project_name, t.project_code, t.description, t.category, t.region, t.state,
-       t.published_at, t.document_period_end, t.bid_deadline, a.name, a.uscc, e.name, e.uscc
+       t.published_at, t.document_period_end, t.bid_deadline, t.public_changed_at, a.name, a.uscc, e.name, e.uscc
 FROM tenders t JOIN organisations a ON a.identity_id = t.agency_id
 JOIN organisations e ON e.identity_id = t.tenderee_id
-WHERE t.published_at IS NOT NULL AND (t.published_at, t.id) > (%s, %s)
-ORDER BY t.published_at, t.id LIMIT %s
+WHERE t.id = ANY(%s)
 """
 
 
@@ -63,30 +66,41 @@ def crawl(base: str, limit: int) -> tuple[int, int, float]:
 
 
 def bare_export(url: str, limit: int) -> tuple[int, float]:
-    """The baseline: fetch the same rows page by page and serialise them as JSON: ``(releases, s)``."""
+    """The baseline: the export's own page query (``changed_statement``, keyset on
+    ``(public_changed_at, id)``), then the same rows the export reads for the page (tenders with parties,
+    lots, released documents, notices, opening records) in bare SQL, serialised as JSON: ``(releases, s)``."""
     releases = 0
+    engine = make_engine(url)
     started = time.perf_counter()
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True) as conn:
-        cursor: tuple[Any, Any] = ("-infinity", "00000000-0000-0000-0000-000000000000")
+    with engine.connect() as conn:
+        after: tuple[Any, Any] | None = None
         while True:
-            rows = conn.execute(PAGE_SQL, (*cursor, limit)).fetchall()
+            page = conn.execute(changed_statement(None, None, after=after, limit=limit + 1)).all()
+            rows = page[:limit]
             if not rows:
                 break
             ids = [row[0] for row in rows]
-            lots = conn.execute(
-                "SELECT tender_id, number, name, currency, estimated_price, ceiling_price FROM tender_lots "
-                "WHERE tender_id = ANY(%s)",
-                (ids,),
-            ).fetchall()
-            notices = conn.execute(
-                "SELECT tender_id, id, kind, title, body, published_at FROM tender_notices "
-                "WHERE tender_id = ANY(%s) ORDER BY tender_id, number",
-                (ids,),
-            ).fetchall()
-            document = {"tenders": rows, "lots": lots, "notices": notices}
+            fetched = {
+                name: conn.exec_driver_sql(sql, (ids,)).all()
+                for name, sql in (
+                    ("tenders", TENDERS_SQL),
+                    ("lots", "SELECT tender_id, number, name, currency, estimated_price, ceiling_price, bid_bond "
+                     "FROM tender_lots WHERE tender_id = ANY(%s) ORDER BY tender_id, number"),
+                    ("documents", "SELECT tender_id, id, name, size, sha256, version, media_type, released_at "
+                     "FROM tender_documents WHERE tender_id = ANY(%s) AND released_at IS NOT NULL "
+                     "ORDER BY tender_id, name, version"),
+                    ("notices", "SELECT tender_id, id, kind, title, body, published_at FROM tender_notices "
+                     "WHERE tender_id = ANY(%s) ORDER BY tender_id, number"),
+                    ("opening", "SELECT tender_id, ocds_release FROM opening_records WHERE tender_id = ANY(%s)"),
+                )
+            }  # fmt: skip
+            document = {name: [tuple(row) for row in found] for name, found in fetched.items()}
             json.dumps(document, default=str, ensure_ascii=False)
-            releases += len(rows) + len(notices)
-            cursor = (rows[-1][8], rows[-1][0])
+            releases += len(rows) + len(fetched["notices"]) + len(fetched["opening"])
+            if len(page) <= limit:
+                break
+            after = (rows[-1][1], rows[-1][0])
+    engine.dispose()
     return releases, time.perf_counter() - started
 
 

@@ -71,6 +71,7 @@ class OcdsController(Controller):
         after = parse_cursor(params["after"]) if params.get("after") else None
         limit = _limit(params.get("limit"))
         base_url = platform.settings.public_url.rstrip("/")
+        prefix = platform.settings.ocid_prefix
         page = release_page(
             tenders,
             since=since,
@@ -78,7 +79,8 @@ class OcdsController(Controller):
             after=after,
             limit=limit,
             base_url=base_url,
-            extra=lambda ids: published_opening_releases(platform.session_factory, ids),
+            prefix=prefix,
+            extra=lambda ids: published_opening_releases(platform.session_factory, ids, prefix=prefix),
         )
         if not page.releases:
             # A release package holds at least one release (OCDS 1.1 release-package schema, minItems 1),
@@ -107,9 +109,10 @@ class OcdsController(Controller):
         """Every release of one tender."""
         tender = tenders.get(tender_id)
         base_url = platform.settings.public_url.rstrip("/")
-        opening = published_opening_releases(platform.session_factory, [tender_id]).get(tender_id, [])
+        prefix = platform.settings.ocid_prefix
+        opening = published_opening_releases(platform.session_factory, [tender_id], prefix=prefix)
         return release_package(
-            releases(tender, base_url=base_url, extra=opening),
+            releases(tender, base_url=base_url, prefix=prefix, extra=opening.get(tender_id, [])),
             uri=f"{base_url}/ocds/tenders/{tender_id}/releases",
             published=platform.clock.now(),
             publisher=PUBLISHER,
@@ -122,11 +125,14 @@ class OcdsController(Controller):
         """The record of one tender: its releases and the compiled release."""
         tender = tenders.get(tender_id)
         base_url = platform.settings.public_url.rstrip("/")
+        prefix = platform.settings.ocid_prefix
+        opening = published_opening_releases(platform.session_factory, [tender_id], prefix=prefix)
         return record_package(
             tender,
             uri=f"{base_url}/ocds/tenders/{tender_id}/record",
             base_url=base_url,
             published=platform.clock.now(),
             publisher=PUBLISHER,
-            extra=published_opening_releases(platform.session_factory, [tender_id]).get(tender_id, []),
+            prefix=prefix,
+            extra=opening.get(tender_id, []),
         )

@@ -169,16 +169,18 @@ def opening_release(record: Mapping[str, Any], *, prefix: str = _OCID_PREFIX) ->
 
 
 def published_opening_releases(
-    session_factory: Callable[[], Session], tender_ids: Iterable[uuid.UUID]
+    session_factory: Callable[[], Session], tender_ids: Iterable[uuid.UUID], *, prefix: str = _OCID_PREFIX
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    """The opening releases of those tenders whose opening record is published, by tender id."""
+    """The opening releases of those tenders whose opening record is published, by tender id, under
+    the OCID ``prefix`` (``Settings.ocid_prefix``; the release kept with the record names the prefix of
+    its day, the served one always the configured prefix)."""
     wanted = list(tender_ids)
     if not wanted:
         return {}
     with session_factory() as session:
         query = select(OpeningRecord.tender_id, OpeningRecord.ocds_release)
         rows = session.execute(query.where(OpeningRecord.tender_id.in_(wanted))).all()
-    return {tender_id: [dict(release)] for tender_id, release in rows}
+    return {tender_id: [{**release, "ocid": f"{prefix}-{tender_id}"}] for tender_id, release in rows}
 
 
 def with_opening(compiled: dict[str, Any], opening: Mapping[str, Any]) -> dict[str, Any]:

@@ -71,6 +71,15 @@ class InMemoryPublicTenders(PublicTenders):
         ]
         return iter(selected[:limit])
 
+    def published_count(self) -> int:
+        """How many views are held."""
+        return len(self.tenders)
+
+    def sitemap_entries(self, offset: int, limit: int) -> list[tuple[uuid.UUID, datetime]]:
+        """``(id, changed_at)`` in ``(published, id)`` order, one slice."""
+        ordered = sorted(self.tenders, key=lambda t: (t.published, str(t.id)))
+        return [(t.id, t.changed_at) for t in ordered[offset : offset + limit]]
+
     def regions(self) -> tuple[str, ...]:
         """Distinct regions, sorted."""
         return tuple(sorted({t.region for t in self.tenders}))

@@ -168,6 +168,17 @@ class PublicTenders(ABC):
         ...
 
     @abstractmethod
+    def published_count(self) -> int:
+        """How many tenders are published (the sitemap's size)."""
+        ...
+
+    @abstractmethod
+    def sitemap_entries(self, offset: int, limit: int) -> list[tuple[uuid.UUID, datetime]]:
+        """``(id, last change)`` of published tenders in publication order (``(published, id)``: a
+        page keeps its tenders as new ones are published), ``limit`` of them after ``offset``."""
+        ...
+
+    @abstractmethod
     def regions(self) -> tuple[str, ...]:
         """The regions of published tenders, for the filter."""
         ...

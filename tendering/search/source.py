@@ -284,6 +284,29 @@ class DatabasePublicTenders(PublicTenders):
             views = full_views(session, ids)
         return iter(views)
 
+    def published_count(self) -> int:
+        """Published tenders, counted on the ``published_at`` index."""
+        with self.session_factory() as session:
+            return int(
+                session.scalar(
+                    select(func.count()).select_from(Tender).where(Tender.published_at.is_not(None))
+                )
+                or 0
+            )
+
+    def sitemap_entries(self, offset: int, limit: int) -> list[tuple[uuid.UUID, datetime]]:
+        """Two columns per tender, nothing else: ``(id, public_changed_at)`` in ``(published_at, id)``
+        order (the last change falls back to the publication for rows written without it)."""
+        statement = (
+            select(Tender.id, func.coalesce(Tender.public_changed_at, Tender.published_at))
+            .where(Tender.published_at.is_not(None))
+            .order_by(Tender.published_at, Tender.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        with self.session_factory() as session:
+            return [(row[0], row[1]) for row in session.execute(statement)]
+
     def regions(self) -> tuple[str, ...]:
         """Regions that have published tenders (remembered for :data:`REGIONS_TTL` seconds per database:
         the filter list changes rarely, and reading it scans every published tender)."""

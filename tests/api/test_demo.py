@@ -24,6 +24,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert second > first > 0
     assert all(size >= second for size in later)
     assert "rewrote history: entry 1" in result.tamper_detected
+    # Tenders: three drafted, reviewed and published, and the served portal's list shows them.
+    assert len(result.tenders) == 3
+    assert any("the portal's /announcements shows them" in line for line in lines)
     # Sealed bids: 5 submissions, a replacement and a withdrawal, every receipt verified offline.
     assert result.bids["receipts"] == 7
     # The opening: 4 standing envelopes; the bidder that never decrypted its own layer is revoked

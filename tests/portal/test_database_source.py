@@ -139,7 +139,8 @@ def test_served_portal_reads_the_database(client: Any, seeded: dict[str, Seeded]
     record = client.get(f"/ocds/tenders/{seeded['laptops'].tender_id}/record").json()
     assert validate(record, "record-package").ok
     assert "城南道路改造工程施工招标" in client.get("/feed.atom").text
-    assert str(seeded["cleaning"].tender_id) in client.get("/sitemap.xml").text
+    assert "/sitemap.xml?page=1" in client.get("/sitemap.xml").text
+    assert str(seeded["cleaning"].tender_id) in client.get("/sitemap.xml?page=1").text
 
 
 def test_list_items_are_the_detail_views_without_lots_and_documents(
@@ -164,3 +165,18 @@ def test_export_views_are_the_detail_views(platform: Platform, seeded: dict[str,
     exported = list(source.changed(None, None, limit=10))
     assert len(exported) == 3
     assert exported == [source.get(view.id) for view in exported]
+
+
+def test_sitemap_entries_are_ids_and_change_times_in_publication_order(
+    platform: Platform, seeded: dict[str, Seeded]
+) -> None:
+    source = DatabasePublicTenders(platform.session_factory)
+    assert source.published_count() == 3
+    entries = source.sitemap_entries(0, 10)
+    views = {view.id: view for view in source.changed(None, None, limit=10)}
+    assert [tender_id for tender_id, _ in entries] == [
+        view.id for view in sorted(views.values(), key=lambda v: (v.published, v.id))
+    ]
+    assert all(changed == views[tender_id].changed_at for tender_id, changed in entries)
+    assert source.sitemap_entries(1, 1) == entries[1:2]
+    assert source.sitemap_entries(3, 10) == []
