@@ -8,7 +8,9 @@ signer. It returns a :class:`BidVerdict`; bad input never raises.
 It reads the envelope once for everything: the envelope's SHA-256 is computed from the bytes the
 decryption reads (in a worker thread, see :mod:`crypto.bidpackage.hashing`), the plaintext streams
 straight from the AES-GCM decryption into the SignedData reader, and the package's SHA-256 and size
-are those of the signature's message-digest computation. The package is written once (to
+are those of the signature's message-digest computation, and the package's files are hashed
+(SHA-256 and CRC-32, in a worker thread) as the package passes, so the package check reads only its
+central directory and manifest again (:mod:`crypto.bidpackage.entry_stream`). The package is written once (to
 ``package_destination``); a bidder layer is written once (to ``middle_destination``) or spooled to a
 temporary file when the bidder's key is given. GCM authenticates only at the end, so everything
 derived from the plaintext is provisional until the tag has verified: on a tag failure nothing is
@@ -28,6 +30,7 @@ from typing import IO, Any, BinaryIO, Final, cast
 
 from cryptography import x509
 
+from crypto.bidpackage.entry_stream import StreamedEntry, StreamedPackage
 from crypto.bidpackage.errors import PackageError
 from crypto.bidpackage.hashing import HashingSource, HashingWriter
 from crypto.bidpackage.manifest import Manifest
@@ -164,6 +167,12 @@ class _Outputs:
         self._files.append((destination, file))
         return file
 
+    def scan(self, package: BinaryIO, limits: PackageLimits) -> StreamedPackage:
+        """The package sink that hashes the package's entries as they are written."""
+        scan = StreamedPackage(package, limits)
+        self._stack.callback(scan.close)
+        return scan
+
     def _discard(self) -> None:
         for destination, file in self._files:
             file.close()
@@ -266,12 +275,12 @@ def _bidder_layer(
 
 
 def _check_signed(
-    plain: io.BufferedReader, package: BinaryIO, run: _Run, layer: str, request: _Request
+    plain: io.BufferedReader, package: StreamedPackage, run: _Run, layer: str, request: _Request
 ) -> SignatureVerdict | None:
     try:
         verdict = verify_signed(
             plain,
-            content_sink=package,
+            content_sink=cast(BinaryIO, package),
             check_certificate=request.check_certificate,
             check_tsa_certificate=request.check_tsa_certificate,
             limits=request.cms_limits,
@@ -297,11 +306,17 @@ def _check_signed(
     return verdict
 
 
-def _check_package(package: BinaryIO, verdict: SignatureVerdict, run: _Run, request: _Request) -> bool:
+def _check_package(
+    package: BinaryIO,
+    streamed: dict[int, StreamedEntry],
+    verdict: SignatureVerdict,
+    run: _Run,
+    request: _Request,
+) -> bool:
     run.fields["package_sha256"], run.fields["package_size"] = verdict.content_sha256, verdict.content_size
     package.seek(0)
     try:
-        manifest = verify_package(package, limits=request.package_limits)
+        manifest = verify_package(package, limits=request.package_limits, streamed=streamed)
     except PackageError as exc:
         run.fields["package_error"] = exc.code
         run.fail("package-invalid", f"the bid package is not valid ({exc.code}): {exc}")
@@ -346,10 +361,12 @@ def _open_layers(source: BinaryIO, run: _Run, out: _Outputs, request: _Request) 
             run.fail("not-signed", "inside the envelope there is no CMS SignedData (the bid is not signed)")
         return
     package = out.file(request.package_destination)
-    verdict = _check_signed(plain, package, run, layer, request)
+    scan = out.scan(package, request.package_limits)
+    verdict = _check_signed(plain, scan, run, layer, request)
+    streamed = scan.finish()
     if verdict is None or not verdict.intact:
         return
-    if _check_package(package, verdict, run, request) and request.package_destination is not None:
+    if _check_package(package, streamed, verdict, run, request) and request.package_destination is not None:
         out.keep.add(request.package_destination)
 
 

@@ -16,14 +16,17 @@ import hashlib
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Final
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final
 
 from crypto.bidpackage.errors import PackageError
 from crypto.bidpackage.manifest import MANIFEST_NAME, Manifest, parse_manifest
 from crypto.bidpackage.names import check_name
+
+if TYPE_CHECKING:
+    from crypto.bidpackage.entry_stream import StreamedEntry
 
 __all__ = ["FILES_PREFIX", "PackageLimits", "verify_package"]
 
@@ -185,6 +188,28 @@ def _read_manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Pack
     return parse_manifest(raw, max_depth=limits.max_json_depth, max_files=limits.max_entries)
 
 
+def _read_entry(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    limits: PackageLimits,
+    *,
+    extract_to: Path | None,
+    name: str,
+    made: list[Path],
+) -> tuple[int, str]:
+    sink: BinaryIO | None = None
+    if extract_to is not None:
+        target = extract_to.joinpath(*check_name(name).split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sink = target.open("xb")
+        made.append(target)
+    try:
+        return _stream_entry(archive, info, limits, sink)
+    finally:
+        if sink is not None:
+            sink.close()
+
+
 def _stream_entry(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: PackageLimits, sink: BinaryIO | None
 ) -> tuple[int, str]:
@@ -201,8 +226,29 @@ def _stream_entry(
     return size, digest.hexdigest()
 
 
+def _vouched(streamed: Mapping[int, StreamedEntry] | None, info: zipfile.ZipInfo) -> tuple[int, str] | None:
+    """Size and SHA-256 of an entry hashed while the package streamed, if its local header (as it
+    passed) agrees with the central directory on everything zipfile would read it by, CRC included."""
+    entry = streamed.get(info.header_offset) if streamed else None
+    if entry is None:
+        return None
+    try:
+        name = entry.name.decode("utf-8" if entry.flags & _FLAG_UTF8 else "cp437")
+    except UnicodeDecodeError:
+        return None
+    local = (name, entry.flags, entry.method, entry.compress_size, entry.file_size, entry.crc)
+    central = (info.orig_filename, info.flag_bits, info.compress_type, info.compress_size, info.file_size)
+    if local != (*central, info.CRC) or (entry.size, entry.computed_crc) != (info.file_size, info.CRC):
+        return None
+    return entry.size, entry.sha256
+
+
 def _verify(
-    archive: zipfile.ZipFile, limits: PackageLimits, extract_to: Path | None, made: list[Path]
+    archive: zipfile.ZipFile,
+    limits: PackageLimits,
+    extract_to: Path | None,
+    made: list[Path],
+    streamed: Mapping[int, StreamedEntry] | None = None,
 ) -> Manifest:
     entries = _entries(archive, limits)
     manifest_info = entries.pop(MANIFEST_NAME, None)
@@ -220,17 +266,13 @@ def _verify(
                 "package-file-mismatch",
                 f"{entry.name!r} is {info.file_size} bytes, the manifest says {entry.size}",
             )
-        sink: BinaryIO | None = None
-        if extract_to is not None:
-            target = extract_to.joinpath(*check_name(entry.name).split("/"))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            sink = target.open("xb")
-            made.append(target)
-        try:
-            size, sha256 = _stream_entry(archive, info, limits, sink)
-        finally:
-            if sink is not None:
-                sink.close()
+        vouched = _vouched(streamed, info) if extract_to is None else None
+        if vouched is not None:
+            size, sha256 = vouched
+        else:
+            size, sha256 = _read_entry(
+                archive, info, limits, extract_to=extract_to, name=entry.name, made=made
+            )
         if size != entry.size or sha256 != entry.sha256:
             raise PackageError(
                 "package-file-mismatch", f"{entry.name!r} does not match its SHA-256 in the manifest"
@@ -248,12 +290,15 @@ def verify_package(
     *,
     limits: PackageLimits | None = None,
     extract_to: Path | None = None,
+    streamed: Mapping[int, StreamedEntry] | None = None,
 ) -> Manifest:
     """Check a bid package completely and return its manifest; :class:`PackageError` otherwise.
 
     ``source`` must be seekable (a file or ``BytesIO``). With ``extract_to`` (an existing directory)
     the files are also written there under their checked names while being hashed; on failure
-    everything written is removed again.
+    everything written is removed again. ``streamed`` holds the entries hashed while the package
+    was written (:class:`~crypto.bidpackage.entry_stream.StreamedPackage`): an entry found there,
+    consistent with the central directory, is not read again.
     """
     limits = limits or PackageLimits()
     made: list[Path] = []
@@ -264,7 +309,7 @@ def verify_package(
                 raise _too_large(f"the package is larger than {limits.max_archive_size} bytes")
             _check_end_record(stream, limits)
             archive = stack.enter_context(zipfile.ZipFile(stream, "r"))
-            return _verify(archive, limits, extract_to, made)
+            return _verify(archive, limits, extract_to, made, streamed)
     except PackageError:
         _remove(made)
         raise

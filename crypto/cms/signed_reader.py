@@ -7,6 +7,8 @@ DER and BER are accepted (openssl ``-stream`` writes indefinite lengths and a co
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -33,6 +35,8 @@ MAX_CERTIFICATES = 64
 MAX_SIGNERS = 16
 MAX_DIGEST_ALGORITHMS = 8
 HASHABLE = ("sha256", "sha384", "sha512")
+_INLINE = 1 << 20
+_QUEUE_DEPTH = 2
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,45 @@ def _load(spec: type[core.Asn1Value], der: bytes, what: str, *, deep: bool = Tru
     return value
 
 
+class _ContentHashes:
+    """Feeds the eContent digests: inline for small content, then in a worker thread.
+
+    Past ``_INLINE`` bytes the hashing moves to one worker (``hashlib`` releases the GIL), so a large
+    content is hashed while the caller goes on reading, decrypting and writing it; a bounded queue
+    keeps at most a few chunks in flight.
+    """
+
+    def __init__(self, hashers: dict[str, Any]) -> None:
+        self._hashers = list(hashers.values())
+        self._inline = 0
+        self._queue: queue.Queue[bytes | None] | None = None
+        self._thread: threading.Thread | None = None
+
+    def update(self, chunk: bytes) -> None:
+        if self._queue is None and self._inline + len(chunk) <= _INLINE:
+            self._inline += len(chunk)
+            for h in self._hashers:
+                h.update(chunk)
+            return
+        if self._queue is None:
+            self._queue = queue.Queue(_QUEUE_DEPTH)
+            self._thread = threading.Thread(target=self._work, name="sealbid-content-hash", daemon=True)
+            self._thread.start()
+        self._queue.put(chunk)
+
+    def _work(self) -> None:
+        assert self._queue is not None
+        while (chunk := self._queue.get()) is not None:
+            for h in self._hashers:
+                h.update(chunk)
+
+    def close(self) -> None:
+        """Wait until every chunk is hashed (idempotent)."""
+        if self._queue is not None and self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+
 def _read_content(
     reader: BerReader, hashers: dict[str, Any], sink: BinaryIO | None
 ) -> tuple[str, int | None]:
@@ -89,12 +132,15 @@ def _read_content(
     reader.enter(econtent)
     octets = reader.expect(UNIVERSAL, TAG_OCTET_STRING, what="eContent OCTET STRING")
     size = 0
-    for chunk in reader.octet_chunks(octets, what="eContent"):
-        size += len(chunk)
-        for h in hashers.values():
-            h.update(chunk)
-        if sink is not None:
-            sink.write(chunk)
+    feed = _ContentHashes(hashers)
+    try:
+        for chunk in reader.octet_chunks(octets, what="eContent"):
+            size += len(chunk)
+            feed.update(chunk)
+            if sink is not None:
+                sink.write(chunk)
+    finally:
+        feed.close()
     reader.leave("eContent [0]")
     reader.leave("encapContentInfo")
     return content_type, size
