@@ -400,19 +400,7 @@ def database_files(settings: Settings) -> list[Path]:
 
 @pytest.mark.parametrize(
     ("stop", "after"),
-    [
-        ("between", 1),
-        pytest.param(
-            "inside",
-            2,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a process killed inside an envelope leaves the decrypted package in its scratch "
-                "directory (data_dir/opening-scratch/tmp*/package.zip) and nothing removes it yet; the "
-                "opening is to clear leftover scratch files when a run starts",
-            ),
-        ),
-    ],
+    [("between", 1), ("inside", 2)],
     ids=["killed-between-envelopes", "killed-inside-an-envelope"],
 )
 def test_an_opening_killed_with_sigkill_resumes_to_the_uninterrupted_result(

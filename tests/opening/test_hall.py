@@ -211,7 +211,9 @@ def test_a_bidder_objects_and_the_agency_answers_both_logged_by_hash(
     assert again.json()["code"] == "objection-answered"
 
     with platform.session_factory() as session:
-        raws = [*session.scalars(select(LogEntry.entry)), *session.scalars(select(LogPending.entry))]
+        # Pending first: an entry the app's sequencer integrates meanwhile is then among the entries.
+        pending = [*session.scalars(select(LogPending.entry))]
+        raws = [*session.scalars(select(LogEntry.entry)), *pending]
     entries = [json.loads(raw) for raw in raws]
     raised_entries = [e for e in entries if e["type"] == OBJECTION_RAISED_EVENT]
     assert raised_entries[0]["data"]["text_sha256"] == hashlib.sha256(text.encode()).hexdigest()

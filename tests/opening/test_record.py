@@ -68,7 +68,8 @@ def publish(platform: Platform, hall: HallTender) -> OpeningRecord:
 
 def log_events(platform: Platform, event_type: str) -> list[dict[str, Any]]:
     with platform.session_factory() as session:
-        raws = [*session.scalars(select(LogEntry.entry)), *session.scalars(select(LogPending.entry))]
+        pending = [*session.scalars(select(LogPending.entry))]  # first: see test_hall
+        raws = [*session.scalars(select(LogEntry.entry)), *pending]
     return [entry for entry in map(json.loads, raws) if entry["type"] == event_type]
 
 
