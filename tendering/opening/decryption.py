@@ -24,8 +24,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -40,7 +39,15 @@ from tendering.errors import Conflict, InvalidInput, NotFound, TooLate
 from tendering.identity.audit import Actor
 from tendering.opening.cek import open_with_cek
 from tendering.opening.models import Decryption, OpeningOutcome, OpeningSession, OpeningState
-from tendering.opening.opener import certificate_check, decided_fields, record, record_verdict, settle
+from tendering.opening.opener import (
+    certificate_check,
+    clear_stale_scratch,
+    decided_fields,
+    opening_scratch,
+    record,
+    record_verdict,
+    settle,
+)
 from tendering.opening.outcomes import decide
 from tendering.tenders.events import log_event
 
@@ -142,6 +149,22 @@ def _ephemeral_recipient() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey
     return certificate, key
 
 
+def _layer_summary(platform: Platform, row: OpeningOutcome, summary: dict[str, Any]) -> dict[str, Any]:
+    """The signature summary of a decrypted layer, naming the bid's own envelope and layer (not the
+    throwaway wrapping :func:`decrypt_layer` checks it through, whose hash differs every time)."""
+    try:
+        size: int | None = platform.blobs.size(row.envelope_sha256)
+    except (OSError, NotFound):
+        size = None
+    return {
+        **summary,
+        "bidder_layer": True,
+        "envelope_sha256": row.envelope_sha256,
+        "envelope_size": size,
+        "middle_sha256": row.middle_sha256,
+    }
+
+
 def decrypt_layer(
     platform: Platform,
     tender_id: uuid.UUID,
@@ -170,12 +193,8 @@ def decrypt_layer(
         or checked.fields.get("middle_sha256") != row.middle_sha256
     ):
         raise InvalidInput("the statement names another tender or layer", code="statement-mismatch")
-    scratch_root = platform.settings.data_dir / "opening-scratch"
-    scratch_root.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory(dir=scratch_root) as scratch,
-        tempfile.TemporaryFile(dir=scratch) as signed,
-    ):
+    clear_stale_scratch(platform)  # what a process killed while decrypting a layer left behind
+    with opening_scratch(platform) as scratch, tempfile.TemporaryFile(dir=scratch) as signed:
         try:
             with platform.blobs.open(row.middle_sha256) as middle:
                 size = open_with_cek(middle, signed, cek)
@@ -196,7 +215,7 @@ def decrypt_layer(
         with tempfile.TemporaryFile(dir=scratch) as wrapped:
             seal(signed, wrapped, [certificate], content_size=size)
             wrapped.seek(0)
-            package_path = Path(scratch) / "package.zip"
+            package_path = scratch / "package.zip"
             verdict = open_bid(
                 wrapped,
                 certificate,
@@ -204,11 +223,11 @@ def decrypt_layer(
                 check_certificate=certificate_check(platform),
                 expected_tender_id=str(tender_id),
                 package_destination=package_path,
-                workdir=Path(scratch),
+                workdir=scratch,
             )
             fields = record_verdict(platform, verdict, package_path)
     fields["decryption"] = Decryption.DECRYPTED
-    fields["signature"] = {**fields.get("signature", {}), "bidder_layer": True}
+    fields["signature"] = _layer_summary(platform, row, fields.get("signature", {}))
     outcome: str | None = fields["outcome"]
     if not record(platform, row.id, fields):
         # decided meanwhile (the window ended while this layer was being checked): that outcome stands

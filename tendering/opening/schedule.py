@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from tendering.opening.closing import close_due
 from tendering.opening.decryption import expire_windows
+from tendering.opening.opener import clear_stale_scratch
 from tendering.opening.publication import publish_pending_records
 
 if TYPE_CHECKING:
@@ -36,7 +37,9 @@ class OpeningTick:
 
 def tick(platform: Platform) -> OpeningTick:
     """Close every tender whose deadline passed; decide envelopes whose bidders' window ended;
-    publish the records of finished openings still unpublished."""
+    publish the records of finished openings still unpublished; remove the scratch files (decrypted
+    packages) of opening runs whose process was killed."""
+    clear_stale_scratch(platform)
     closed = tuple(result.tender_id for result in close_due(platform))
     ended = tuple(expire_windows(platform))
     return OpeningTick(closed, ended, tuple(publish_pending_records(platform)))

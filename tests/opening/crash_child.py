@@ -9,7 +9,10 @@ blocks until the test kills it with SIGKILL, so the kill lands at a known point 
 
 * ``between``: right after the ``after``-th envelope's outcome is committed;
 * ``inside``: inside envelope ``after + 1``, after ``open_bid`` returned (the package is decrypted
-  into the scratch directory) and before its outcome is recorded.
+  into the scratch directory) and before its outcome is recorded;
+* ``decrypting``: no opening; a bidder's layer key (``decrypt``: bidder, statement, signature, key)
+  is checked and the process stops after the decrypted package was checked, before the outcome is
+  recorded.
 
 If the opening finishes without reaching the stopping point it prints ``FINISHED`` and exits 0.
 """
@@ -65,6 +68,28 @@ def _install_hook(kind: str, after: int) -> None:
         raise SystemExit(f"unknown stopping point {kind!r}")
 
 
+def _decrypt_until_killed(platform: Any, tender_id: uuid.UUID, sent: dict[str, str]) -> None:
+    """A bidder's layer key arrives; stop inside its decryption, after the package was checked."""
+    from tendering.opening import decryption
+
+    real_record_verdict = decryption.record_verdict
+
+    def record_verdict(*args: Any, **kwargs: Any) -> Any:
+        fields = real_record_verdict(*args, **kwargs)
+        _stop()
+        return fields
+
+    decryption.record_verdict = record_verdict  # type: ignore[assignment]
+    decryption.decrypt_layer(
+        platform,
+        tender_id,
+        bidder_id=uuid.UUID(sent["bidder"]),
+        statement=base64.b64decode(sent["statement"]),
+        signature=base64.b64decode(sent["signature"]),
+        cek=base64.b64decode(sent["cek"]),
+    )
+
+
 def main() -> None:
     """Run the job read from stdin (see the module docstring)."""
     from crypto.pki import BuiltPki
@@ -89,8 +114,11 @@ def main() -> None:
             share_document=base64.b64decode(item["share"]),
             actor=Actor(uuid.UUID(item["custodian"]), "custodian", item["address"]),
         )
-    _install_hook(job["stop"], int(job["after"]))
-    open_envelopes(platform, tender_id)
+    if job["stop"] == "decrypting":
+        _decrypt_until_killed(platform, tender_id, job["decrypt"])
+    else:
+        _install_hook(job["stop"], int(job["after"]))
+        open_envelopes(platform, tender_id)
     sys.stdout.write(FINISHED + "\n")
     sys.stdout.flush()
 

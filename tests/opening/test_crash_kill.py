@@ -305,7 +305,9 @@ def database_values(platform: Platform) -> Iterator[tuple[str, bytes]]:
                         yield table.name, str(value).encode()
 
 
-def secrets_found(platform: Platform, pki: BuiltPki, tender: CrashTender, roots: list[Path]) -> list[str]:
+def secrets_found(
+    platform: Platform, pki: BuiltPki, tender: CrashTender, roots: list[Path], extra: tuple[bytes, ...] = ()
+) -> list[str]:
     """Where key, share or plaintext bytes are on disk (an opened package in the blob store is not)."""
     with platform.session_factory() as session:
         kept = {
@@ -320,7 +322,9 @@ def secrets_found(platform: Platform, pki: BuiltPki, tender: CrashTender, roots:
         name: platform.blobs._path(kept[bidder]) for name, bidder in tender.bidders.items() if bidder in kept
     }
     found: list[str] = []
-    forbidden = forbidden_bytes(pki, tender)["key or share"]
+    forbidden = forbidden_bytes(pki, tender)["key or share"] + [
+        form for value in extra for form in (value, value.hex().encode(), base64.b64encode(value))
+    ]
     for path in files_under(*roots):
         data = path.read_bytes()
         if any(secret in data for secret in forbidden):

@@ -120,6 +120,10 @@ def test_bidders_decrypt_their_own_layer_and_a_silent_bidder_is_revoked_at_the_w
     after = rows(platform, layered)["tenderer-1"]
     assert (after.outcome, after.decryption) == ("opened", "decrypted")
     assert after.price_form["bidder_uscc"] == uscc_of(test_pki, "tenderer-1")
+    # the summary names the bid's own envelope and layer, not the wrapping the check went through
+    assert after.signature["envelope_sha256"] == before["tenderer-1"].envelope_sha256
+    assert after.signature["envelope_size"] == len(layered.envelopes["tenderer-1"])
+    assert after.signature["middle_sha256"] == before["tenderer-1"].middle_sha256
 
     # tenderer-3 has nothing left to decrypt; tenderer-2 stays silent
     app_client.headers.update(token_for(app_client, test_pki.signing("tenderer-3")))
