@@ -1,8 +1,19 @@
-"""Reading a request's draw back: its lines, eligible sets, sealed secret and line sequences."""
+"""Reading a request's draw back: its lines, eligible sets, sealed secret and line sequences.
+
+A request's line sequences never change once it is drawn (they follow from the secret, the seed
+checkpoint's root and the committed eligible sets), so :func:`sequences` keeps the last
+:data:`CACHED_REQUESTS` in memory: a replacement, which runs while holding the request's lock, then
+takes the next expert without unsealing the secret and recomputing the whole HMAC order. The cache is
+per process, keyed by request id and seed root, and holds opaque expert ids only (as the worker's
+memory already does while it computes the order).
+"""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,8 +66,33 @@ def draw_seed(settings: Settings, request: ExtractionRequest) -> bytes:
     return draw_math.seed(open_secret(settings, request), bytes(request.checkpoint_root), request.id)
 
 
+CACHED_REQUESTS: Final = 32
+_cache: OrderedDict[tuple[uuid.UUID, bytes], tuple[tuple[uuid.UUID, ...], ...]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
 def sequences(session: Session, settings: Settings, request: ExtractionRequest) -> list[list[uuid.UUID]]:
-    """Every line's full sequence in the verifiable order."""
+    """Every line's full sequence in the verifiable order (cached per drawn request, see above)."""
+    if request.checkpoint_root is None:
+        raise Conflict(f"request {request.id} has not been drawn yet", code="expert-draw-pending")
+    key = (request.id, bytes(request.checkpoint_root))
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+    if cached is None:
+        cached = tuple(tuple(line) for line in compute_sequences(session, settings, request))
+        with _cache_lock:
+            _cache[key] = cached
+            while len(_cache) > CACHED_REQUESTS:
+                _cache.popitem(last=False)
+    return [list(line) for line in cached]
+
+
+def compute_sequences(
+    session: Session, settings: Settings, request: ExtractionRequest
+) -> list[list[uuid.UUID]]:
+    """Every line's full sequence in the verifiable order, computed afresh (no cache)."""
     eligible = eligible_sets(session, request)
     union: set[uuid.UUID] = set()
     for ids in eligible:

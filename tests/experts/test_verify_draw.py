@@ -24,6 +24,7 @@ from experts.pool_models import Expert, ExpertAssignment, ExtractionEligibleSet,
 from experts.verify_draw import DIFFERS, EXIT_TAMPERED, NOT_REVEALED, VerifyError, verify_draw
 from tendering.clock import ManualClock
 from tendering.platform import Platform
+from tendering.translog.entries import LogActor, LogEvent
 from tendering.translog.models import LogCheckpoint, LogEntry
 from tests.experts.pool_helpers import Drawn, assignments, end_tender, system
 from tests.tenders.conftest import Parties
@@ -196,6 +197,9 @@ def test_before_the_reveal_the_log_is_checked_and_the_verdict_says_not_revealed(
 def test_a_seed_checkpoint_that_was_not_the_first_after_the_commitment_differs(
     platform: Platform, app_client: Client, drawn: Drawn, revealed: str
 ) -> None:
+    with platform.transaction() as session:  # make sure a checkpoint later than the seed exists
+        platform.translog.submit(session, LogEvent("test.marker", LogActor.system()))
+    platform.translog.sequence()
     with platform.session_factory() as session:
         request = session.get(ExtractionRequest, drawn.request_id)
         assert request is not None and request.commitment_index is not None
