@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 #: Bytes gathered from the request before one write (and hash) in a worker thread.
 _WRITE_BLOCK = 1 << 20
+#: Threads for chunk file work, apart from the default pool that the synchronous handlers (the
+#: finalisation among them) occupy, so a chunk's writes never queue behind finalisations.
+_FILE_THREADS = anyio.CapacityLimiter(16)
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,9 @@ async def write_chunk(
         if offset < 0 or offset > row.offset:
             raise _offset_mismatch(row.offset, offset)
         started = platform.clock.now()
-        digest = await anyio.to_thread.run_sync(upload_state.running_digest, handle, upload_id, row.offset)
+        digest = await anyio.to_thread.run_sync(
+            upload_state.running_digest, handle, upload_id, row.offset, limiter=_FILE_THREADS
+        )
         writer = _ChunkWriter(handle, row, offset, digest)
         interrupted = await _receive(writer, body, platform.settings.bids.max_chunk_bytes)
         new = await anyio.to_thread.run_sync(_record_offset, platform, row, writer.position, offset, started)
@@ -263,15 +268,15 @@ async def _receive(writer: _ChunkWriter, body: AsyncIterator[bytes], limit: int)
                 )
             pending += piece
             if len(pending) >= _WRITE_BLOCK:
-                await anyio.to_thread.run_sync(writer.write, bytes(pending))
+                await anyio.to_thread.run_sync(writer.write, bytes(pending), limiter=_FILE_THREADS)
                 pending.clear()
     except SealbidError:
         raise
     except Exception as exc:  # noqa: BLE001 - a dropped connection: keep what arrived
         interrupted = exc
     if pending:
-        await anyio.to_thread.run_sync(writer.write, bytes(pending))
-    await anyio.to_thread.run_sync(writer.sync)
+        await anyio.to_thread.run_sync(writer.write, bytes(pending), limiter=_FILE_THREADS)
+    await anyio.to_thread.run_sync(writer.sync, limiter=_FILE_THREADS)
     return interrupted
 
 
