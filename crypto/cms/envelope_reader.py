@@ -243,6 +243,32 @@ def _check_mac(head: _Head, tail: _Tail) -> None:
         raise MalformedCms(f"mac is {len(tail.mac)} bytes but the parameters say {head.icv_length}")
 
 
+def prepare_envelope(
+    source: BinaryIO | bytes, limits: Limits | None
+) -> tuple[BerReader, _Head, _Tail | None]:
+    """Position a reader at the encrypted content, after a structure-only pass when it can seek.
+
+    A seekable source is walked once without decrypting (so a broken structure or MAC field fails
+    before any plaintext is written), then read again from the start; the tail of the first pass is
+    returned (None for a stream that cannot seek).
+    """
+    reader = BerReader(as_stream(source), limits)
+    first: tuple[_Head, _Tail] | None = None
+    if reader.seekable:
+        head = _read_head(reader)
+        reader.skip_octets(head.content, what="encryptedContent")
+        first = (head, _read_tail(reader))
+        _check_mac(*first)
+        reader.seek_to(0)
+    head = _read_head(reader)
+    if first is not None and (head.infos_der, head.algorithm_der) != (
+        first[0].infos_der,
+        first[0].algorithm_der,
+    ):
+        raise MalformedCms("the envelope changed while it was being read")
+    return reader, head, None if first is None else first[1]
+
+
 def open_envelope(
     source: BinaryIO | bytes,
     sink: BinaryIO,
@@ -258,36 +284,22 @@ def open_envelope(
     :class:`~crypto.cms.errors.DecryptionError` for a wrong key or a tag mismatch, a
     :class:`~crypto.cms.errors.MalformedCms` for a broken structure ...) discard what was written.
     """
-    stream = as_stream(source)
-    reader = BerReader(stream, limits)
-    first: tuple[_Head, _Tail] | None = None
-    if reader.seekable:
-        head = _read_head(reader)
-        reader.skip_octets(head.content, what="encryptedContent")
-        first = (head, _read_tail(reader))
-        _check_mac(*first)
-        reader.seek_to(0)
-    head = _read_head(reader)
-    if first is not None and (head.infos_der, head.algorithm_der) != (
-        first[0].infos_der,
-        first[0].algorithm_der,
-    ):
-        raise MalformedCms("the envelope changed while it was being read")
+    reader, head, first_tail = prepare_envelope(source, limits)
     cek = unwrap_cek(
         head.infos, certificate, private_key, key_size=head.key_size, allow_rsa_pkcs1v15=allow_rsa_pkcs1v15
     )
     decryptor = Cipher(algorithms.AES(cek), modes.GCM(head.nonce, min_tag_length=_MIN_TAG)).decryptor()
-    if first is not None and first[1].auth_attrs_der is not None:
-        decryptor.authenticate_additional_data(b"\x31" + first[1].auth_attrs_der[1:])
+    if first_tail is not None and first_tail.auth_attrs_der is not None:
+        decryptor.authenticate_additional_data(b"\x31" + first_tail.auth_attrs_der[1:])
     size = 0
     for chunk in reader.octet_chunks(head.content, what="encryptedContent"):
         size += len(chunk)
         sink.write(decryptor.update(chunk))
     tail = _read_tail(reader)
     _check_mac(head, tail)
-    if first is None and tail.auth_attrs_der is not None:
+    if first_tail is None and tail.auth_attrs_der is not None:
         raise UnsupportedCms("authenticated attributes need a seekable source (the AAD precedes the content)")
-    if first is not None and tail != first[1]:
+    if first_tail is not None and tail != first_tail:
         raise MalformedCms("the envelope changed while it was being read")
     try:
         sink.write(decryptor.finalize_with_tag(tail.mac))

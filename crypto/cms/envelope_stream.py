@@ -22,16 +22,15 @@ from cryptography import x509
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from crypto.cms.der import as_stream
 from crypto.cms.envelope_reader import (
     _MIN_TAG,
     EnvelopeInfo,
     _check_mac,
     _Head,
     _info,
-    _read_head,
     _read_tail,
     _Tail,
+    prepare_envelope,
 )
 from crypto.cms.errors import CmsError, DecryptionError, MalformedCms, UnsupportedCms
 from crypto.cms.recipients import DecryptionKey, unwrap_cek
@@ -140,24 +139,6 @@ class DecryptedContent(io.RawIOBase):
             raise
 
 
-def _prepare(source: BinaryIO | bytes, limits: Limits | None) -> tuple[BerReader, _Head, _Tail | None]:
-    reader = BerReader(as_stream(source), limits)
-    first: tuple[_Head, _Tail] | None = None
-    if reader.seekable:
-        head = _read_head(reader)
-        reader.skip_octets(head.content, what="encryptedContent")
-        first = (head, _read_tail(reader))
-        _check_mac(*first)
-        reader.seek_to(0)
-    head = _read_head(reader)
-    if first is not None and (head.infos_der, head.algorithm_der) != (
-        first[0].infos_der,
-        first[0].algorithm_der,
-    ):
-        raise MalformedCms("the envelope changed while it was being read")
-    return reader, head, None if first is None else first[1]
-
-
 def _stream(reader: BerReader, head: _Head, first_tail: _Tail | None, cek: bytes) -> io.BufferedReader:
     decryptor = Cipher(algorithms.AES(cek), modes.GCM(head.nonce, min_tag_length=_MIN_TAG)).decryptor()
     if first_tail is not None and first_tail.auth_attrs_der is not None:
@@ -179,7 +160,7 @@ def decrypting_reader(
     raising :class:`~crypto.cms.errors.NotARecipient`, :class:`~crypto.cms.errors.DecryptionError` or
     :class:`~crypto.cms.errors.MalformedCms` right away; later failures come from the reads.
     """
-    reader, head, first_tail = _prepare(source, limits)
+    reader, head, first_tail = prepare_envelope(source, limits)
     cek = unwrap_cek(
         head.infos, certificate, private_key, key_size=head.key_size, allow_rsa_pkcs1v15=allow_rsa_pkcs1v15
     )
@@ -190,7 +171,7 @@ def decrypting_reader_with_cek(
     source: BinaryIO | bytes, cek: bytes, *, limits: Limits | None = None
 ) -> io.BufferedReader:
     """:func:`decrypting_reader` with the content-encryption key itself (no RecipientInfo is used)."""
-    reader, head, first_tail = _prepare(source, limits)
+    reader, head, first_tail = prepare_envelope(source, limits)
     if len(cek) != head.key_size:
         raise DecryptionError(f"the key is {len(cek)} bytes; this envelope needs {head.key_size}")
     return _stream(reader, head, first_tail, cek)
