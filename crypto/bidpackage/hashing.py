@@ -25,6 +25,7 @@ __all__ = ["HashingSource", "HashingWriter"]
 
 _QUEUE_DEPTH: Final = 4
 _CHUNK: Final = 1 << 20
+_SMALL: Final = 1 << 16
 
 
 class _Background:
@@ -33,6 +34,7 @@ class _Background:
     def __init__(self) -> None:
         self._digest = hashlib.sha256()
         self._queue: queue.Queue[memoryview | bytes | None] = queue.Queue(_QUEUE_DEPTH)
+        self._small = bytearray()
         self._thread = threading.Thread(target=self._work, name="sealbid-hash", daemon=True)
         self._thread.start()
 
@@ -41,7 +43,19 @@ class _Background:
             self._digest.update(item)
 
     def update(self, data: memoryview | bytes) -> None:
+        """Queue ``data``; the many small reads of a structure walk are gathered into one item."""
+        if len(data) < _SMALL:
+            self._small += data
+            if len(self._small) >= _SMALL:
+                self._flush()
+            return
+        self._flush()
         self._queue.put(data)
+
+    def _flush(self) -> None:
+        if self._small:
+            self._queue.put(bytes(self._small))
+            self._small.clear()
 
     def hexdigest(self) -> str:
         self.close()
@@ -49,6 +63,7 @@ class _Background:
 
     def close(self) -> None:
         if self._thread.is_alive():
+            self._flush()
             self._queue.put(None)
             self._thread.join()
 

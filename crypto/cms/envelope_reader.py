@@ -118,7 +118,9 @@ def _oid(reader: BerReader, what: str) -> str:
         raise MalformedCms(f"{what}: bad OBJECT IDENTIFIER ({exc})") from None
 
 
-def _read_head(reader: BerReader) -> _Head:
+def _read_head(reader: BerReader, known: _Head | None = None) -> _Head:
+    """The envelope up to its encrypted content; ``known`` is the first pass's, whose parsed
+    recipientInfos are reused when the bytes are the same."""
     ci = reader.read_header()
     if not ci.is_(UNIVERSAL, TAG_SEQUENCE, constructed=True):
         raise MalformedCms(f"not a ContentInfo: expected a SEQUENCE, found {ci.describe()}")
@@ -140,14 +142,9 @@ def _read_head(reader: BerReader) -> _Head:
     if header is None or not header.is_(UNIVERSAL, TAG_SET, constructed=True):
         raise MalformedCms("recipientInfos (a SET) is missing")
     infos_der = reader.read_element(header, what="recipientInfos")
-    try:
-        infos = cms.RecipientInfos.load(infos_der, strict=True)
-        infos.native  # noqa: B018 - asn1crypto parses lazily: check every RecipientInfo now
-        if len(infos) == 0:
-            raise MalformedCms("recipientInfos is empty")
-    except ASN1_PARSE_ERRORS as exc:
-        raise MalformedCms(f"recipientInfos does not parse: {exc}") from None
-
+    infos = known.infos if known is not None and known.infos_der == infos_der else None
+    if infos is None:
+        infos = _recipient_infos(infos_der)
     reader.enter(reader.expect(UNIVERSAL, TAG_SEQUENCE, constructed=True, what="authEncryptedContentInfo"))
     inner_type = _oid(reader, "encrypted content type")
     alg_header = reader.expect(UNIVERSAL, TAG_SEQUENCE, constructed=True, what="contentEncryptionAlgorithm")
@@ -159,6 +156,17 @@ def _read_head(reader: BerReader) -> _Head:
     if not content.is_(CONTEXT, 0):
         raise MalformedCms(f"expected encryptedContent [0], found {content.describe()}")
     return _Head(infos_der, infos, inner_type, algorithm_der, key_size, nonce, icv, content, has_originator)
+
+
+def _recipient_infos(der: bytes) -> cms.RecipientInfos:
+    try:
+        infos = cms.RecipientInfos.load(der, strict=True)
+        infos.native  # noqa: B018 - asn1crypto parses lazily: check every RecipientInfo now
+        if len(infos) == 0:
+            raise MalformedCms("recipientInfos is empty")
+    except ASN1_PARSE_ERRORS as exc:
+        raise MalformedCms(f"recipientInfos does not parse: {exc}") from None
+    return infos
 
 
 def _gcm_parameters(algorithm_der: bytes) -> tuple[int, bytes, int]:
@@ -260,7 +268,7 @@ def prepare_envelope(
         first = (head, _read_tail(reader))
         _check_mac(*first)
         reader.seek_to(0)
-    head = _read_head(reader)
+    head = _read_head(reader, None if first is None else first[0])
     if first is not None and (head.infos_der, head.algorithm_der) != (
         first[0].infos_der,
         first[0].algorithm_der,

@@ -81,6 +81,9 @@ class RecipientId:
             return subject_key_identifier(certificate) == self.subject_key_identifier
         if self.issuer_der is None or self.serial_number != certificate.serial_number:
             return False
+        theirs = certificate.issuer.public_bytes()
+        if theirs == self.issuer_der:
+            return True  # the same DER is the same name; asn1crypto's comparison only otherwise
         try:
             ours = asn1_x509.Name.load(self.issuer_der)
             return bool(ours == to_asn1_cert(certificate).issuer)

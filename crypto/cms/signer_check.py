@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from crypto.cms.asn1 import ID_CT_TST_INFO, hash_for, to_crypto_cert
+from crypto.cms.asn1 import ID_CT_TST_INFO, hash_for
 from crypto.cms.errors import ASN1_PARSE_ERRORS, CmsError, MalformedCms, UnsupportedCms
 from crypto.cms.signed_reader import HASHABLE, ParsedSignedData, read_signed_data
 from crypto.cms.signing import (
@@ -58,9 +58,10 @@ def _find_signer(si: Any, certs: tuple[asn1_x509.Certificate, ...]) -> asn1_x509
     sid = si["sid"]
     for cert in certs:
         if sid.name == "issuer_and_serial_number":
-            if (
-                cert.serial_number == sid.chosen["serial_number"].native
-                and cert.issuer == sid.chosen["issuer"]
+            issuer = sid.chosen["issuer"]
+            # Same DER is the same name; asn1crypto's comparison (string preparation) only otherwise.
+            if cert.serial_number == sid.chosen["serial_number"].native and (
+                cert.issuer.dump() == issuer.dump() or cert.issuer == issuer
             ):
                 return cert
         elif cert.key_identifier == sid.chosen.native:
@@ -207,7 +208,7 @@ def _check(parsed: ParsedSignedData, digests: dict[str, bytes], si: Any) -> Sign
             has_ess = _check_ess(attrs, signer.dump(), reasons)
         data = b"\x31" + signed.dump()[1:]
     if signer is not None and digest is not None and digest_name in HASHABLE:
-        problem = _verify_signature(si, to_crypto_cert(signer), data, prehashed, digest_name)
+        problem = _verify_signature(si, parsed.x509_of(signer), data, prehashed, digest_name)
         if problem:
             reasons.append(problem)
     return SignerCheck(
@@ -251,7 +252,7 @@ def check_timestamp(token_der: bytes, signature: bytes, limits: Limits | None) -
     covers = hash_name in HASHABLE and hmac.compare_digest(hashlib.new(hash_name, signature).digest(), hashed)
     if not covers:
         reasons.append("the time-stamp imprint is not the hash of this signature")
-    tsa = to_crypto_cert(check.signer) if check.signer is not None else None
+    tsa = parsed.x509_of(check.signer) if check.signer is not None else None
     if tsa is not None and not _is_tsa(tsa):
         reasons.append("the TSA certificate lacks the critical extendedKeyUsage timeStamping")
     if check.signer is not None and not check.has_ess_certificate:

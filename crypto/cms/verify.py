@@ -20,7 +20,6 @@ from typing import BinaryIO
 
 from cryptography import x509
 
-from crypto.cms.asn1 import to_crypto_cert
 from crypto.cms.der import as_stream
 from crypto.cms.errors import ASN1_PARSE_ERRORS, CmsError, MalformedCms
 from crypto.cms.signed_reader import HASHABLE, ParsedSignedData, read_signed_data
@@ -145,8 +144,8 @@ def _verdict(
         ok=intact and (ts is None or ts.ok) and trusted is not False,
         intact=intact,
         reasons=tuple(reasons),
-        signer_certificate=to_crypto_cert(check.signer) if check.signer is not None else None,
-        certificates=tuple(to_crypto_cert(c) for c in parsed.certificates),
+        signer_certificate=parsed.x509_of(check.signer) if check.signer is not None else None,
+        certificates=parsed.x509_certificates,
         content_type=parsed.content_type,
         content_size=content.size,
         digest_algorithm=check.digest_algorithm,
@@ -181,7 +180,7 @@ def verify_signed(
     moment = _trust_moment(check, ts)
     trust = None
     if check_certificate is not None and check.signer is not None and check.intact:
-        trust = resolve(check_certificate(to_crypto_cert(check.signer), moment[0]))
+        trust = resolve(check_certificate(parsed.x509_of(check.signer), moment[0]))
     return _verdict(parsed, check=check, content=content, ts=ts, trust=trust, trust_time=moment)
 
 
@@ -238,7 +237,7 @@ async def averify_signed(
     trust = None
     if check_certificate is not None and check.signer is not None and check.intact:
         pending: CheckResult | Awaitable[CheckResult] = check_certificate(
-            to_crypto_cert(check.signer), moment[0]
+            parsed.x509_of(check.signer), moment[0]
         )
         trust = await aresolve(pending)
     return _verdict(parsed, check=check, content=content, ts=ts, trust=trust, trust_time=moment)
