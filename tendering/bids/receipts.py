@@ -106,9 +106,7 @@ def build_receipt(platform: Platform, version_id: uuid.UUID) -> ReceiptBundle:
             raise NotFound("no such bid version", code="bid-not-found")
         pending_id = version.log_pending_id
     index = platform.translog.wait_integrated(pending_id)
-    head = platform.translog.checkpoint()
-    proof = platform.translog.inclusion_proof(index, head.size)
-    entry = platform.translog.entry(index)
+    head, proof, entry = platform.translog.receipt_material(index)
     with platform.transaction() as session:
         version = session.get(BidVersion, version_id, with_for_update=True)
         assert version is not None

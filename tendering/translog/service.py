@@ -157,23 +157,27 @@ class TransparencyLog:
         Idempotent: with nothing pending it changes nothing (except the very first call, which
         initialises the empty log). Returns the number of entries integrated.
         """
+        with self._sequencer_lock:
+            return self._sequence_locked(max_batch, max_batches)
+
+    def _sequence_locked(self, max_batch: int | None, max_batches: int) -> int:
+        """:meth:`sequence` with ``_sequencer_lock`` held by the caller."""
         batch = max_batch or self.settings.log_batch_size
         total = 0
-        with self._sequencer_lock:
-            for _ in range(max_batches):
-                with self.session_factory() as session, session.begin():
-                    result = sequence_batch(
-                        session,
-                        origin=self.settings.log_origin,
-                        signer=self.signer,
-                        now=self.clock.now(),
-                        max_batch=batch,
-                    )
-                if result is None:
-                    break
-                total += result.count
-                if result.count < batch:
-                    break
+        for _ in range(max_batches):
+            with self.session_factory() as session, session.begin():
+                result = sequence_batch(
+                    session,
+                    origin=self.settings.log_origin,
+                    signer=self.signer,
+                    now=self.clock.now(),
+                    max_batch=batch,
+                )
+            if result is None:
+                break
+            total += result.count
+            if result.count < batch:
+                break
         return total
 
     def sequence_now(self) -> Head:
@@ -188,8 +192,13 @@ class TransparencyLog:
         """
         index = self._index_of_pending(pending_id)
         if index is None:
-            self.sequence()
-            index = self._index_of_pending(pending_id)
+            # Many submissions wait at once: the first to get the lock integrates everything pending,
+            # the others find their entry integrated when the lock is theirs and sequence nothing.
+            with self._sequencer_lock:
+                index = self._index_of_pending(pending_id)
+                if index is None:
+                    self._sequence_locked(None, 1_000_000)
+                    index = self._index_of_pending(pending_id)
         if index is None:
             raise NotFound(f"log submission {pending_id} is neither pending nor integrated (rolled back?)")
         return index
@@ -274,6 +283,29 @@ class TransparencyLog:
             proof = inclusion_proof(store, index, tree)
             root = head.root if tree == head.size else root_hash(store, tree)
         return InclusionProof(index, tree, leaf, proof, root)
+
+    def receipt_material(self, index: int) -> tuple[Head, InclusionProof, StoredEntry]:
+        """The latest checkpoint, entry ``index``'s inclusion proof in it and the entry, in one session.
+
+        What a receipt embeds (:meth:`checkpoint`, :meth:`inclusion_proof`, :meth:`entry` would take
+        four sessions); :class:`NotFound` when ``index`` is not in the log yet.
+        """
+        with self.session_factory() as session:
+            head = read_head(session)
+            if head is None or not 0 <= index < head.size:
+                raise NotFound(f"the log has no entry {index} yet")
+            store = DbNodeStore(session)
+            leaf = store.get_nodes([(0, index)]).get((0, index))
+            row = session.execute(
+                select(LogEntry.leaf_index, LogEntry.entry, LogEntry.leaf_hash).where(
+                    LogEntry.leaf_index == index
+                )
+            ).first()
+            if leaf is None or row is None:
+                raise NotFound(f"the log has no entry {index}")
+            proof = inclusion_proof(store, index, head.size)
+        stored = StoredEntry(row[0], bytes(row[1]), bytes(row[2]))
+        return head, InclusionProof(index, head.size, leaf, proof, head.root), stored
 
     def inclusion_proof_by_hash(self, leaf: bytes, size: int | None = None) -> InclusionProof:
         """The inclusion proof of the entry whose leaf hash is ``leaf``."""

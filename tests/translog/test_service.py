@@ -202,6 +202,21 @@ def test_entry_time_comes_from_the_clock(platform: Platform, clock: ManualClock)
     assert document["v"] == 1 and document["tender"] == "t-0001"
 
 
+def test_receipt_material_is_the_entry_with_its_proof_in_the_latest_checkpoint(platform: Platform) -> None:
+    ids = submit_committed(platform, 5)
+    index = platform.translog.wait_integrated(ids[2])
+    head, proof, entry = platform.translog.receipt_material(index)
+    assert head == platform.translog.checkpoint()
+    assert (proof.index, proof.size, proof.root) == (index, head.size, head.root)
+    assert entry == platform.translog.entry(index)
+    assert json.loads(entry.entry)["data"] == bid_event(2).data
+    assert verify_inclusion(entry.leaf_hash, index, head.size, proof.proof, head.root).ok
+    with pytest.raises(NotFound):
+        platform.translog.receipt_material(head.size)  # not in the log yet
+    with pytest.raises(NotFound):
+        platform.translog.receipt_material(-1)
+
+
 def test_proofs_verify_for_many_sizes(platform: Platform) -> None:
     log = platform.translog
     roots = {}
