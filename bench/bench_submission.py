@@ -71,7 +71,6 @@ from tests.tenders.conftest import Parties
 from tests.tenders.helpers import published
 
 CHUNK = 8 << 20
-CLIENT_PROCESSES = {"count": 2}  # set from --client-processes
 
 
 class NoopUploadController(Controller):
@@ -364,7 +363,7 @@ def _client_round(
 
 
 def _in_clients(
-    clients: ProcessPoolExecutor,
+    clients: tuple[ProcessPoolExecutor, int],
     url: str,
     base: str,
     bidders: list[Bidder],
@@ -373,12 +372,10 @@ def _in_clients(
     bodies: list[dict[str, str]],
 ) -> tuple[float, int, int]:
     """Run one round with the bidders split over the client processes, all at once."""
-    count = CLIENT_PROCESSES["count"]
+    pool, count = clients
     started = time.perf_counter()
     futures = [
-        clients.submit(
-            _client_round, url, base, bidders[i::count], tender_id, files[i::count], bodies[i::count]
-        )
+        pool.submit(_client_round, url, base, bidders[i::count], tender_id, files[i::count], bodies[i::count])
         for i in range(count)
     ]
     results = [f.result() for f in futures]
@@ -398,7 +395,7 @@ def _phase(
     tender_id: uuid.UUID,
     files: list[Path],
     pki: BuiltPki,
-    clients: ProcessPoolExecutor,
+    clients: tuple[ProcessPoolExecutor, int],
 ) -> None:
     bodies = [_statement(pki, b, tender_id, f) for b, f in zip(bidders, files, strict=True)]
     rounds = {}
@@ -460,9 +457,9 @@ def main() -> None:
             for bidder in bidders:
                 bidder.token = _login(local, pki, bidder.name)
         server, base_url = _serve(app)
-        CLIENT_PROCESSES["count"] = args.client_processes
-        clients = ProcessPoolExecutor(args.client_processes, mp_context=multiprocessing.get_context("spawn"))
-        list(clients.map(_warm, range(args.client_processes * 4)))
+        pool = ProcessPoolExecutor(args.client_processes, mp_context=multiprocessing.get_context("spawn"))
+        list(pool.map(_warm, range(args.client_processes * 4)))
+        clients = (pool, args.client_processes)
         print(f"sealing {args.bidders} small ({args.small_kib} KiB) and {args.large_mib} MiB envelopes ...")
         small = _seal_files(work / "small", opening, args.bidders, args.small_kib << 10)
         _phase(
@@ -484,7 +481,7 @@ def main() -> None:
             pki,
             clients,
         )
-        clients.shutdown()
+        pool.shutdown()
         server.should_exit = True
         with platform.session_factory() as session:
             bids = session.scalar(select(func.count()).select_from(Bid).where(Bid.tender_id == tender_id))
