@@ -32,6 +32,7 @@ from crypto.cms import (
 )
 from crypto.cms import signing as signing_module
 from crypto.cms.asn1 import ID_SIGNED_DATA
+from crypto.cms.signed_reader import MAX_CERTIFICATES
 from tests.crypto.cms.testpki import NOW, Cred, Pki, _issue
 
 CONTENT = b"bid package bytes " * 1000
@@ -355,3 +356,36 @@ def test_utc_signing_time_default(pki: Pki) -> None:
     before = datetime.now(UTC).replace(microsecond=0)
     verdict = verify_signed(sign_attached(b"x", Signer(pki.ec_signer.cert, pki.ec_signer.key)))
     assert verdict.signing_time is not None and before <= verdict.signing_time <= datetime.now(UTC)
+
+
+def _with_certificates(signed: bytes, certificates: list[asn1_x509.Certificate]) -> bytes:
+    """``signed`` with its certificate set replaced (the signature itself is left as it was)."""
+    info = cms.ContentInfo.load(signed)
+    info["content"]["certificates"] = cms.CertificateSet(
+        [cms.CertificateChoices(name="certificate", value=c) for c in certificates]
+    )
+    return bytes(info.dump(force=True))
+
+
+def test_an_embedded_certificate_the_strict_parser_refuses_is_malformed(pki: Pki) -> None:
+    signed = sign_attached(CONTENT, Signer(pki.ec_signer.cert, pki.ec_signer.key))
+    broken = asn1_x509.Certificate.load(pki.ec_signer.cert.public_bytes(serialization.Encoding.DER))
+    broken["tbs_certificate"]["version"] = 7  # no such X.509 version
+    with pytest.raises(CmsError, match="embedded certificate does not parse"):
+        verify_signed(_with_certificates(signed, [broken]))
+
+
+def test_more_embedded_certificates_than_the_cap_are_refused(pki: Pki) -> None:
+    signed = sign_attached(CONTENT, Signer(pki.ec_signer.cert, pki.ec_signer.key))
+    one = asn1_x509.Certificate.load(pki.intermediate.cert.public_bytes(serialization.Encoding.DER))
+    with pytest.raises(CmsError, match="too many certificates"):
+        verify_signed(_with_certificates(signed, [one] * (MAX_CERTIFICATES + 1)))
+
+
+def test_the_verdict_carries_the_embedded_certificates_as_parsed(pki: Pki) -> None:
+    chain = (pki.intermediate.cert,)
+    signed = sign_attached(CONTENT, Signer(pki.ec_signer.cert, pki.ec_signer.key, chain))
+    verdict = verify_signed(signed)
+    assert verdict.intact
+    assert verdict.signer_certificate == pki.ec_signer.cert
+    assert set(verdict.certificates) == {pki.ec_signer.cert, pki.intermediate.cert}
