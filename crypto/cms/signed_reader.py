@@ -194,8 +194,12 @@ def _certificates(der: bytes) -> tuple[tuple[asn1_x509.Certificate, ...], tuple[
     """
     try:
         cert_set = cms.CertificateSet.load(der, strict=True)
-        if len(cert_set) > MAX_CERTIFICATES:
-            raise LimitExceeded("too many certificates")
+        count = len(cert_set)
+    except ASN1_PARSE_ERRORS as exc:
+        raise MalformedCms(f"certificates does not parse: {exc}") from None
+    if count > MAX_CERTIFICATES:
+        raise LimitExceeded("too many certificates")
+    try:
         certificates = tuple(c.chosen for c in cert_set if c.name == "certificate")
     except ASN1_PARSE_ERRORS as exc:
         raise MalformedCms(f"certificates does not parse: {exc}") from None

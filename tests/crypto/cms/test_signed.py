@@ -32,6 +32,7 @@ from crypto.cms import (
 )
 from crypto.cms import signing as signing_module
 from crypto.cms.asn1 import ID_SIGNED_DATA
+from crypto.cms.errors import LimitExceeded
 from crypto.cms.signed_reader import MAX_CERTIFICATES
 from tests.crypto.cms.testpki import NOW, Cred, Pki, _issue
 
@@ -378,7 +379,7 @@ def test_an_embedded_certificate_the_strict_parser_refuses_is_malformed(pki: Pki
 def test_more_embedded_certificates_than_the_cap_are_refused(pki: Pki) -> None:
     signed = sign_attached(CONTENT, Signer(pki.ec_signer.cert, pki.ec_signer.key))
     one = asn1_x509.Certificate.load(pki.intermediate.cert.public_bytes(serialization.Encoding.DER))
-    with pytest.raises(CmsError, match="too many certificates"):
+    with pytest.raises(LimitExceeded, match="too many certificates"):
         verify_signed(_with_certificates(signed, [one] * (MAX_CERTIFICATES + 1)))
 
 
