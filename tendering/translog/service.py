@@ -251,14 +251,7 @@ class TransparencyLog:
         if index >= 2**63:  # beyond any database integer, so beyond the log
             raise NotFound(f"the log has no entry {index}")
         with self.session_factory() as session:
-            row = session.execute(
-                select(LogEntry.leaf_index, LogEntry.entry, LogEntry.leaf_hash).where(
-                    LogEntry.leaf_index == index
-                )
-            ).first()
-        if row is None:
-            raise NotFound(f"the log has no entry {index}")
-        return StoredEntry(row[0], bytes(row[1]), bytes(row[2]))
+            return _stored_entry(session, index)
 
     def _tree_size(self, size: int | None, head: Head, what: str = "size") -> int:
         if size is None:
@@ -276,13 +269,7 @@ class TransparencyLog:
         if not 0 <= index < tree:
             raise _range_error(f"index {index} is not in the tree of size {tree}")
         with self.session_factory() as session:
-            store = DbNodeStore(session)
-            leaf = store.get_nodes([(0, index)]).get((0, index))
-            if leaf is None:
-                raise NotFound(f"the log has no leaf {index}")
-            proof = inclusion_proof(store, index, tree)
-            root = head.root if tree == head.size else root_hash(store, tree)
-        return InclusionProof(index, tree, leaf, proof, root)
+            return _inclusion(session, index, tree, head)
 
     def receipt_material(self, index: int) -> tuple[Head, InclusionProof, StoredEntry]:
         """The latest checkpoint, entry ``index``'s inclusion proof in it and the entry, in one session.
@@ -294,18 +281,7 @@ class TransparencyLog:
             head = read_head(session)
             if head is None or not 0 <= index < head.size:
                 raise NotFound(f"the log has no entry {index} yet")
-            store = DbNodeStore(session)
-            leaf = store.get_nodes([(0, index)]).get((0, index))
-            row = session.execute(
-                select(LogEntry.leaf_index, LogEntry.entry, LogEntry.leaf_hash).where(
-                    LogEntry.leaf_index == index
-                )
-            ).first()
-            if leaf is None or row is None:
-                raise NotFound(f"the log has no entry {index}")
-            proof = inclusion_proof(store, index, head.size)
-        stored = StoredEntry(row[0], bytes(row[1]), bytes(row[2]))
-        return head, InclusionProof(index, head.size, leaf, proof, head.root), stored
+            return head, _inclusion(session, index, head.size, head), _stored_entry(session, index)
 
     def inclusion_proof_by_hash(self, leaf: bytes, size: int | None = None) -> InclusionProof:
         """The inclusion proof of the entry whose leaf hash is ``leaf``."""
@@ -332,3 +308,23 @@ class TransparencyLog:
         with self.session_factory() as session:
             proof = consistency_proof(DbNodeStore(session), first, tree)
         return ConsistencyProof(first, tree, proof)
+
+
+def _stored_entry(session: Session, index: int) -> StoredEntry:
+    row = session.execute(
+        select(LogEntry.leaf_index, LogEntry.entry, LogEntry.leaf_hash).where(LogEntry.leaf_index == index)
+    ).first()
+    if row is None:
+        raise NotFound(f"the log has no entry {index}")
+    return StoredEntry(row[0], bytes(row[1]), bytes(row[2]))
+
+
+def _inclusion(session: Session, index: int, tree: int, head: Head) -> InclusionProof:
+    """Entry ``index``'s inclusion proof in the tree of size ``tree`` (``head`` gives the latest root)."""
+    store = DbNodeStore(session)
+    leaf = store.get_nodes([(0, index)]).get((0, index))
+    if leaf is None:
+        raise NotFound(f"the log has no leaf {index}")
+    proof = inclusion_proof(store, index, tree)
+    root = head.root if tree == head.size else root_hash(store, tree)
+    return InclusionProof(index, tree, leaf, proof, root)
