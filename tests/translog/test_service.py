@@ -202,6 +202,28 @@ def test_entry_time_comes_from_the_clock(platform: Platform, clock: ManualClock)
     assert document["v"] == 1 and document["tender"] == "t-0001"
 
 
+def test_a_waiter_whose_entry_another_batch_integrated_runs_no_batch(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = platform.translog
+    ids = submit_committed(platform, 2)
+    log.sequence()
+    index = log.wait_integrated(ids[1])
+    # The first look (before the lock) misses it, as when another waiter's batch is still running;
+    # the look under the lock finds it integrated, so this waiter must not sequence.
+    answers = iter([None, index])
+    monkeypatch.setattr(log, "_index_of_pending", lambda pending_id: next(answers))
+    batches: list[tuple[object, ...]] = []
+
+    def batch(*args: object) -> int:
+        batches.append(args)
+        return 0
+
+    monkeypatch.setattr(log, "_sequence_locked", batch)
+    assert log.wait_integrated(ids[1]) == index
+    assert batches == []
+
+
 def test_receipt_material_is_the_entry_with_its_proof_in_the_latest_checkpoint(platform: Platform) -> None:
     ids = submit_committed(platform, 5)
     index = platform.translog.wait_integrated(ids[2])

@@ -205,6 +205,19 @@ def test_hashing_source_hashes_the_whole_stream_whatever_the_reads(background: b
     source.close()
 
 
+@pytest.mark.parametrize("background", [False, True])
+def test_hashing_source_keeps_the_order_of_small_and_large_reads(background: bool) -> None:
+    data = os.urandom(3 << 20)
+    source = HashingSource(io.BytesIO(data), background=background)
+    got = [source.read(1) for _ in range(300)]  # a structure walk: one byte at a time
+    got.append(source.read(1 << 20))  # then content in large reads
+    got += [source.read(7) for _ in range(10)]
+    got.append(source.read(1 << 20))
+    assert b"".join(got) == data[: len(b"".join(got))]
+    assert source.finish() == (_sha(data), len(data))
+    source.close()
+
+
 def test_hashing_writer_and_detached_content_digest(dev: BuiltPki) -> None:
     sink = io.BytesIO()
     writer = HashingWriter(sink)
