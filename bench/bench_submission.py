@@ -1,12 +1,16 @@
 """Benchmark bid submissions: many concurrent bidders through the real server stack, against a no-op.
 
 Run with ``.venv/bin/python -m bench.bench_submission --database-url postgresql://postgres@127.0.0.1:5432/postgres
-[--redis-url redis://127.0.0.1:6379/0] [--bidders 200] [--small-kib 16] [--large-mib 20] [--client-processes 2]``.
+[--redis-url redis://127.0.0.1:6379/0] [--bidders 200] [--small-kib 16] [--large-mib 20] [--client-processes 2]
+[--server-processes N]``.
 
-The app runs under uvicorn (HTTP over loopback) on its own PostgreSQL database (created and dropped
-here), with the blob store on local disk and, if given, Redis for tasks. Every bidder is a registered
-tenderer with its own certificate and login; the tender is published with a real custodians' ceremony.
-Each bidder uploads its own sealed envelope (create, PATCH chunks, finalise with a signed statement);
+The app runs under uvicorn (HTTP over loopback) in ``--server-processes`` application processes
+(default: one per CPU), each on its own port with its own task worker and maintenance thread, the
+bidders spread over them round-robin as a balancer in front of several ``sealbid serve`` processes
+would; all share one PostgreSQL database (created and dropped here), the blob store on local disk and,
+if given, Redis for tasks. Every bidder is a registered tenderer with its own certificate and login
+(made at its own server process); the tender is published with a real custodians' ceremony. Each
+bidder uploads its own sealed envelope (create, PATCH chunks, finalise with a signed statement);
 the statements are signed before the clock starts (that is the bidder's machine's work). The bidders
 run in their own processes (``--client-processes``, default 2, the bidders split between them), so
 the load generator neither shares the server's interpreter lock nor caps the no-op's rate.
@@ -47,7 +51,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from litestar import Controller, Request, Response, patch, post
-from litestar.testing import TestClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -107,6 +110,8 @@ class Bidder:
     credential_name: str
     token: str = ""
     uscc: str = ""
+    #: The server process this bidder talks to (a round-robin balancer's choice), as its base URL.
+    server: str = ""
 
 
 def _pki(bidders: int) -> BuiltPki:
@@ -154,7 +159,7 @@ def _tender(platform: Platform, clock: ManualClock, pki: BuiltPki) -> tuple[uuid
     return tender_id, keyed.opening_certificate
 
 
-def _login(client: TestClient, pki: BuiltPki, name: str) -> str:  # type: ignore[type-arg]
+def _login(client: httpx.Client, pki: BuiltPki, name: str) -> str:
     credential = pki.signing(name)
     issued = client.post("/auth/challenge").json()
     key = credential.private_key
@@ -268,6 +273,7 @@ async def _submit_one(
     size = int(body["size"])
     declared = {"tender": str(tender_id), "size": size, "sha256": body["sha256"]}
     try:
+        base = bidder.server + base
         created = await _send(client, "POST", f"{base}/", json=declared, headers=headers)
         if created.status_code != 201:
             print(f"  {bidder.name}: create {created.status_code} {created.text[:200]}")
@@ -311,7 +317,6 @@ async def _send_chunk(
 
 
 async def _round(
-    url: str,
     base: str,
     bidders: list[Bidder],
     tender_id: uuid.UUID,
@@ -319,7 +324,7 @@ async def _round(
     bodies: list[dict[str, str]],
 ) -> tuple[float, int]:
     limits = httpx.Limits(max_connections=len(bidders), max_keepalive_connections=len(bidders))
-    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(600.0), limits=limits) as client:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(600.0), limits=limits) as client:
         started = time.perf_counter()
         results = await asyncio.gather(
             *(
@@ -337,19 +342,52 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _serve(app: Any) -> tuple[uvicorn.Server, str]:
-    port = _free_port()
+def _server_process(platform: Platform, port: int, ready: Any) -> None:
+    """One application process (forked after the setup): the same app as ``sealbid serve`` runs."""
+    platform.engine.dispose(close=False)  # the parent's pooled connections are not this process's
+    app = create_app(platform=platform, configure_logs=False)
+    app.register(NoopUploadController)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, f"http://127.0.0.1:{port}"
+    original_startup = server.startup
+
+    async def startup(sockets: Any = None) -> None:
+        await original_startup(sockets)
+        ready.set()
+
+    server.startup = startup  # type: ignore[method-assign]
+    server.run()
+
+
+def _serve(platform: Platform, processes: int) -> tuple[list[multiprocessing.process.BaseProcess], list[str]]:
+    """Start ``processes`` application processes, each on its own port, like several behind a balancer.
+
+    Forked once the setup is done and before any thread runs here, so every process starts from the
+    same platform (its in-memory development PKI and manual clock included) and runs its own task
+    worker and maintenance thread, as each ``sealbid serve`` process does.
+    """
+    running = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    if running:
+        msg = f"threads running before the fork: {running}"
+        raise RuntimeError(msg)
+    context = multiprocessing.get_context("fork")
+    servers: list[multiprocessing.process.BaseProcess] = []
+    urls: list[str] = []
+    for _ in range(processes):
+        port = _free_port()
+        ready = context.Event()
+        process = context.Process(target=_server_process, args=(platform, port, ready), daemon=True)
+        process.start()
+        if not ready.wait(60):
+            msg = f"server process on port {port} did not start"
+            raise RuntimeError(msg)
+        servers.append(process)
+        urls.append(f"http://127.0.0.1:{port}")
+    return servers, urls
 
 
 def _client_round(
-    url: str,
     base: str,
     bidders: list[Bidder],
     tender_id: uuid.UUID,
@@ -358,13 +396,12 @@ def _client_round(
 ) -> tuple[float, int, int]:
     """One round in the bidders' own process: elapsed seconds, submissions accepted, retried sends."""
     RETRIES["count"] = 0
-    elapsed, ok = asyncio.run(_round(url, base, bidders, tender_id, files, bodies))
+    elapsed, ok = asyncio.run(_round(base, bidders, tender_id, files, bodies))
     return elapsed, ok, RETRIES["count"]
 
 
 def _in_clients(
     clients: tuple[ProcessPoolExecutor, int],
-    url: str,
     base: str,
     bidders: list[Bidder],
     tender_id: uuid.UUID,
@@ -375,7 +412,7 @@ def _in_clients(
     pool, count = clients
     started = time.perf_counter()
     futures = [
-        pool.submit(_client_round, url, base, bidders[i::count], tender_id, files[i::count], bodies[i::count])
+        pool.submit(_client_round, base, bidders[i::count], tender_id, files[i::count], bodies[i::count])
         for i in range(count)
     ]
     results = [f.result() for f in futures]
@@ -390,7 +427,6 @@ def _warm(_: int) -> int:
 
 def _phase(
     label: str,
-    url: str,
     bidders: list[Bidder],
     tender_id: uuid.UUID,
     files: list[Path],
@@ -400,7 +436,7 @@ def _phase(
     bodies = [_statement(pki, b, tender_id, f) for b, f in zip(bidders, files, strict=True)]
     rounds = {}
     for base in ("/bench/noop-uploads", "/bids/uploads"):
-        rounds[base] = _in_clients(clients, url, base, bidders, tender_id, files, bodies)
+        rounds[base] = _in_clients(clients, base, bidders, tender_id, files, bodies)
     (noop_time, noop_ok, noop_retries), (real_time, real_ok, real_retries) = rounds.values()
     noop_rate, real_rate = noop_ok / noop_time, real_ok / real_time
     print(
@@ -419,6 +455,7 @@ def main() -> None:
     parser.add_argument("--small-kib", type=int, default=16)
     parser.add_argument("--large-mib", type=int, default=20)
     parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--server-processes", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
@@ -451,20 +488,23 @@ def main() -> None:
         for bidder in bidders:
             _register(platform, pki, bidder.name, "tenderer")
             bidder.uscc = identify(pki.signing(bidder.name).certificate).identifier
-        app = create_app(platform=platform, configure_logs=False)
-        app.register(NoopUploadController)
-        with TestClient(app) as local:
-            for bidder in bidders:
+        platform.engine.dispose()
+        servers, urls = _serve(platform, args.server_processes)
+        for i, bidder in enumerate(bidders):
+            bidder.server = urls[i % len(urls)]
+            with httpx.Client(base_url=bidder.server, timeout=60.0) as local:
                 bidder.token = _login(local, pki, bidder.name)
-        server, base_url = _serve(app)
         pool = ProcessPoolExecutor(args.client_processes, mp_context=multiprocessing.get_context("spawn"))
         list(pool.map(_warm, range(args.client_processes * 4)))
         clients = (pool, args.client_processes)
+        print(
+            f"{args.server_processes} application processes (bidders spread round-robin), "
+            f"{args.client_processes} client processes, {os.cpu_count()} CPUs"
+        )
         print(f"sealing {args.bidders} small ({args.small_kib} KiB) and {args.large_mib} MiB envelopes ...")
         small = _seal_files(work / "small", opening, args.bidders, args.small_kib << 10)
         _phase(
             f"small bids ({args.small_kib} KiB), {args.bidders} concurrent",
-            base_url,
             bidders,
             tender_id,
             small,
@@ -474,7 +514,6 @@ def main() -> None:
         large = _seal_files(work / "large", opening, args.bidders, args.large_mib << 20)
         _phase(
             f"{args.large_mib} MiB bids, {args.bidders} concurrent",
-            base_url,
             bidders,
             tender_id,
             large,
@@ -482,7 +521,10 @@ def main() -> None:
             clients,
         )
         pool.shutdown()
-        server.should_exit = True
+        for process in servers:
+            process.terminate()  # SIGTERM: uvicorn's graceful shutdown, as for a deployed process
+        for process in servers:
+            process.join(30)
         with platform.session_factory() as session:
             bids = session.scalar(select(func.count()).select_from(Bid).where(Bid.tender_id == tender_id))
             versions = dict(
