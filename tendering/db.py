@@ -71,10 +71,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 30, max_overflow: int = 10) -> Engine:
     """Build an engine for ``url`` (SQLite file or PostgreSQL via psycopg 3).
 
     SQLite gets WAL, foreign keys, a busy timeout and full fsync, so the embedded default is durable.
+    PostgreSQL keeps ``pool_size`` connections (checked before use, so a database restart costs no
+    request) and opens up to ``max_overflow`` more at a peak; every overflow connection is closed again
+    when it is returned, so a pool much smaller than the concurrent sessions churns connections.
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -82,7 +85,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

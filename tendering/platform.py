@@ -132,7 +132,11 @@ def build_platform(
     """Build the platform services described by ``settings`` (parts may be injected by tests)."""
     procedures = load_table(settings.procedure_table_file)  # a bad table stops the start-up here
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = engine or make_engine(settings.effective_database_url)
+    engine = engine or make_engine(
+        settings.effective_database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     platform = Platform(
         settings=settings,
         clock=clock or clock_from_settings(settings),

@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     environment: Environment = "development"
     data_dir: Path = Field(default=Path(".sealbid"), description="Where the embedded default keeps state.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
+    database_pool_size: int = Field(
+        default=30,
+        ge=1,
+        le=1000,
+        description="PostgreSQL connections each process keeps open: about as many as its request "
+        "threads (40) that hold a session at once, so connections are not opened and closed under load.",
+    )
+    database_max_overflow: int = Field(
+        default=10, ge=0, le=1000, description="Extra PostgreSQL connections a process opens at a peak."
+    )
     redis_url: str | None = Field(default=None, description="Redis for Dramatiq; unset = in-process tasks.")
     redis_namespace: str = Field(default="sealbid", description="Key prefix of Dramatiq's queues in Redis.")
     blob_dir: Path | None = Field(default=None, description="Blob store root; default data_dir/blobs.")
