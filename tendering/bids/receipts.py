@@ -98,13 +98,19 @@ def receipt_fields(bid: Bid, version: BidVersion, *, origin: str, size: int, roo
     }
 
 
-def build_receipt(platform: Platform, version_id: uuid.UUID) -> ReceiptBundle:
-    """Integrate the version's log entry if needed, then sign, time-stamp and store its receipt."""
-    with platform.session_factory() as session:
-        version = session.get(BidVersion, version_id)
-        if version is None:
-            raise NotFound("no such bid version", code="bid-not-found")
-        pending_id = version.log_pending_id
+def build_receipt(
+    platform: Platform, version_id: uuid.UUID, *, pending_id: int | None = None
+) -> ReceiptBundle:
+    """Integrate the version's log entry if needed, then sign, time-stamp and store its receipt.
+
+    ``pending_id`` is the version's pending log entry when the caller has just recorded it (saves
+    reading it back)."""
+    if pending_id is None:
+        with platform.session_factory() as session:
+            version = session.get(BidVersion, version_id)
+            if version is None:
+                raise NotFound("no such bid version", code="bid-not-found")
+            pending_id = version.log_pending_id
     index = platform.translog.wait_integrated(pending_id)
     head, proof, entry = platform.translog.receipt_material(index)
     with platform.transaction() as session:

@@ -51,7 +51,7 @@ from tendering.bids.models import (
 )
 from tendering.bids.receipts import build_receipt
 from tendering.bids.statements import Statement, verified_statement
-from tendering.bids.uploads import check_not_expired, open_session, partial_path
+from tendering.bids.uploads import check_not_expired, open_session, owned_open_row, partial_path
 from tendering.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tendering.identity.models import Organisation
 from tendering.translog import LogActor, LogEvent
@@ -218,14 +218,14 @@ def finalise_upload(
     client: Client,
 ) -> dict[str, Any]:
     """Accept the finished upload as a new bid version; returns the receipt bundle (JSON data)."""
-    upload = open_session(platform, upload_id, bidder_id, check_expiry=False)
-    if upload.offset != upload.declared_size:
-        raise Conflict(
-            f"the upload is incomplete: {upload.offset} of {upload.declared_size} bytes received",
-            code="upload-incomplete",
-            offset=upload.offset,
-        )
     with platform.session_factory() as session:
+        upload = owned_open_row(platform, session, upload_id, bidder_id, check_expiry=False)
+        if upload.offset != upload.declared_size:
+            raise Conflict(
+                f"the upload is incomplete: {upload.offset} of {upload.declared_size} bytes received",
+                code="upload-incomplete",
+                offset=upload.offset,
+            )
         tender = open_tender(session, upload.tender_id, platform.clock.now())
         check_not_expired(platform, upload)
         opening = opening_certificate_of(session, tender)
@@ -243,7 +243,7 @@ def finalise_upload(
         upload = open_session(platform, upload_id, bidder_id, check_expiry=False)
         _store_envelope(platform, upload, handle, opening)
         try:
-            version_id = _record_submission(
+            version_id, pending_id = _record_submission(
                 platform,
                 upload,
                 bidder_id=bidder_id,
@@ -259,7 +259,7 @@ def finalise_upload(
                 code="statement-replayed",
             ) from None
     upload_state.forget(upload.id)
-    return build_receipt(platform, version_id).document()
+    return build_receipt(platform, version_id, pending_id=pending_id).document()
 
 
 def _record_submission(
@@ -271,7 +271,8 @@ def _record_submission(
     lots: list[int],
     statement: Statement,
     client: Client,
-) -> uuid.UUID:
+) -> tuple[uuid.UUID, int | None]:
+    """Record the new version and its log entry; returns the version's id and pending log entry."""
     with platform.transaction() as session:
         now = platform.clock.now()
         open_tender(session, upload.tender_id, now)  # the deadline, once more, at the moment of recording
@@ -317,7 +318,7 @@ def _record_submission(
         session.add(version)
         session.flush()
         session.add(_metadata(version, upload, statement, client, now))
-        return version.id
+        return version.id, version.log_pending_id
 
 
 def _metadata(

@@ -34,6 +34,8 @@ from tendering.errors import Conflict, InvalidInput, NotFound, SealbidError, Too
 if TYPE_CHECKING:
     from hashlib import _Hash
 
+    from sqlalchemy.orm import Session
+
     from tendering.platform import Platform
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -152,7 +154,19 @@ def open_session(
 ) -> UploadSession:
     """The owner's open (and, unless told otherwise, unexpired) session row (detached)."""
     with platform.session_factory() as session:
-        row = session.get(UploadSession, upload_id)
+        return owned_open_row(platform, session, upload_id, bidder_id, check_expiry=check_expiry)
+
+
+def owned_open_row(
+    platform: Platform,
+    session: Session,
+    upload_id: uuid.UUID,
+    bidder_id: uuid.UUID,
+    *,
+    check_expiry: bool = True,
+) -> UploadSession:
+    """:func:`open_session` read in the caller's ``session``."""
+    row = session.get(UploadSession, upload_id)
     if row is None or row.bidder_id != bidder_id:
         raise _not_found()
     if row.state != UploadState.OPEN:
@@ -288,7 +302,8 @@ def _record_offset(
         return _status(row)  # a re-sent chunk: nothing new
     chunk = [offset, end - offset, now.isoformat(), round((now - started).total_seconds(), 3)]
     with platform.transaction() as session:
-        changed = session.execute(
+        # only if no other chunk moved the offset meanwhile; the new row comes back in the same statement
+        updated = session.scalars(
             update(UploadSession)
             .where(
                 UploadSession.id == row.id,
@@ -301,14 +316,16 @@ def _record_offset(
                 expires_at=now + timedelta(seconds=platform.settings.bids.upload_ttl_seconds),
                 chunks=[*row.chunks, chunk],
             )
-        ).rowcount  # type: ignore[attr-defined]
+            .returning(UploadSession)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if updated is not None:
+            return _status(updated)
         fresh = session.get(UploadSession, row.id)
         if fresh is None:
             raise _not_found()
         session.refresh(fresh)
-        if not changed:
-            raise _offset_mismatch(fresh.offset, offset)
-        return _status(fresh)
+        raise _offset_mismatch(fresh.offset, offset)
 
 
 def abandon_upload(platform: Platform, upload_id: uuid.UUID, bidder_id: uuid.UUID) -> None:
