@@ -159,6 +159,19 @@ _POLICIES: Final = {
 }
 
 
+@dataclass(frozen=True)
+class _Begun:
+    """A validation that needs a real check: its parsed input, moment and cache key."""
+
+    parsed: ParsedCert
+    extra: list[ParsedCert]
+    purpose: Purpose
+    moment: datetime
+    at: datetime | None
+    key: _CacheKey
+    now: datetime
+
+
 class CertificateChecker:
     """Validates certificates against configured trust anchors; optionally caches verdicts.
 
@@ -225,11 +238,16 @@ class CertificateChecker:
         at: datetime | None = None,
         intermediates: Iterable[CertInput] = (),
     ) -> CertVerdict:
-        """Synchronous :meth:`avalidate`; must not be called from inside a running event loop."""
+        """Synchronous :meth:`avalidate`; must not be called from inside a running event loop.
+
+        A cached verdict is answered without an event loop; only a real check runs one."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(self.avalidate(cert, purpose=purpose, at=at, intermediates=intermediates))
+            begun = self._begin(cert, purpose, at, intermediates)
+            if isinstance(begun, CertVerdict):
+                return begun
+            return asyncio.run(self._finish(begun))
         raise RuntimeError("CertificateChecker.validate() called inside an event loop; use avalidate()")
 
     async def avalidate(
@@ -246,6 +264,15 @@ class CertificateChecker:
         now is then applied to that moment (a certificate revoked later is valid at ``at``). PEM input
         may hold a chain: the first certificate is validated, the rest are offered as intermediates.
         """
+        begun = self._begin(cert, purpose, at, intermediates)
+        if isinstance(begun, CertVerdict):
+            return begun
+        return await self._finish(begun)
+
+    def _begin(
+        self, cert: CertInput, purpose: Purpose, at: datetime | None, intermediates: Iterable[CertInput]
+    ) -> CertVerdict | _Begun:
+        """The verdict if it is known without a check (malformed input, cached), else what to check."""
         purpose = Purpose(purpose)
         if at is not None and at.tzinfo is None:
             raise ValueError("'at' must be timezone-aware")
@@ -267,9 +294,14 @@ class CertificateChecker:
             return CertVerdict(
                 False, VerdictReason.MALFORMED, str(exc), purpose, moment, fingerprint=parsed.fingerprint
             )
-        verdict = await self._validate(parsed, extra, purpose, moment, point_in_time=at is not None)
+        return _Begun(parsed, extra, purpose, moment, at, key, now)
+
+    async def _finish(self, begun: _Begun) -> CertVerdict:
+        verdict = await self._validate(
+            begun.parsed, begun.extra, begun.purpose, begun.moment, point_in_time=begun.at is not None
+        )
         if verdict.reason not in (VerdictReason.REVOCATION_UNAVAILABLE, VerdictReason.MALFORMED):
-            self._cache_put(key, verdict, now, parsed.crypto.not_valid_after_utc)
+            self._cache_put(begun.key, verdict, begun.now, begun.parsed.crypto.not_valid_after_utc)
         return verdict
 
     async def _validate(

@@ -283,6 +283,26 @@ def test_certificate_without_identity_is_validated_with_identity_none(pki: Built
     assert verdict.reason is VerdictReason.WRONG_KEY_USAGE
 
 
+def test_cached_verdict_is_answered_without_an_event_loop(
+    pki: BuiltPki, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every authenticated request re-checks its certificate: a hit must not pay for a new event loop
+    checker = _checker(pki, InMemoryRevocationFetching(pki.revocation_authority()), cache_ttl=60, clock=clock)
+    cert = _cert(pki, "good-ec-sign")
+    assert checker.validate(cert, purpose=Purpose.LOGIN).ok
+    loops: list[object] = []
+    real_run = asyncio.run
+    monkeypatch.setattr(asyncio, "run", lambda main: loops.append(main) or real_run(main))
+    again = checker.validate(cert, purpose=Purpose.LOGIN)
+    assert again.ok
+    assert again.from_cache
+    assert loops == []
+    assert not checker.validate(cert, purpose=Purpose.SIGNING).from_cache  # a miss still checks
+    assert len(loops) == 1
+    assert checker.cache_stats.hits == 1
+    assert checker.cache_stats.misses == 2
+
+
 def test_cache_hits_misses_and_expiry(pki: BuiltPki, clock: ManualClock) -> None:
     fetching = InMemoryRevocationFetching(pki.revocation_authority())
     checker = _checker(pki, fetching, cache_ttl=60, clock=clock)
