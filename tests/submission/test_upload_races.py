@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import subprocess
 import sys
 import threading
@@ -240,6 +241,27 @@ def test_the_digest_catches_up_after_a_restart_or_another_worker(
     with platform.blobs.open(hashlib.sha256(envelope).hexdigest()) as stored:
         assert stored.read() == envelope
     assert key not in upload_state._STATES
+
+
+def test_a_chunk_in_many_pieces_past_the_write_block_is_written_and_hashed_in_order(
+    platform: Platform, parties: Parties, tender: OpenTender
+) -> None:
+    # pieces are gathered by reference into write blocks: their order, a block boundary inside a
+    # piece and a re-sent overlap must all come out as the envelope's bytes and digest
+    envelope = sealed(tender.opening, os.urandom(uploads._WRITE_BLOCK * 2 + 12_345))
+    status = _upload(platform, parties, tender, envelope)
+    cut = uploads._WRITE_BLOCK + 777
+    head = envelope[:cut]
+    pieces = [head[i : i + 65_521] for i in range(0, cut, 65_521)]
+    first = anyio.run(write_chunk, platform, status.id, parties.tenderers[0], 0, _body(*pieces))
+    assert first.offset == cut
+    resend_from = cut - 100_000  # overlaps what was acknowledged, then carries the rest
+    rest = envelope[resend_from:]
+    tail = [rest[i : i + 300_007] for i in range(0, len(rest), 300_007)]
+    second = anyio.run(write_chunk, platform, status.id, parties.tenderers[0], resend_from, _body(*tail))
+    assert second.offset == len(envelope)
+    assert partial_path(platform, status.id).read_bytes() == envelope
+    assert upload_state._STATES[status.id].digest.hexdigest() == hashlib.sha256(envelope).hexdigest()
 
 
 def test_the_finalisation_needs_no_second_read_of_the_envelope(
