@@ -93,7 +93,10 @@ def _attribute(oid: str, value_der: bytes) -> bytes:
     return der_tlv(0x30, core.ObjectIdentifier(oid).dump() + der_tlv(0x31, value_der))
 
 
+@functools.lru_cache(maxsize=256)
 def _signing_certificate_v2(cert: x509.Certificate) -> bytes:
+    """The ESS signing-certificate-v2 attribute value naming ``cert`` (the same bytes for every
+    signature by that certificate, so built once per certificate: a server signs many receipts)."""
     asn1 = to_asn1_cert(cert)
     ess = tsp.SigningCertificateV2(
         {

@@ -173,6 +173,17 @@ def test_ess_signing_certificate_must_match(pki: Pki, monkeypatch: pytest.Monkey
     assert verdict.reasons == ("signingCertificateV2 does not identify the signer certificate",)
 
 
+def test_each_signer_certificate_gets_its_own_ess_attribute_when_signing_alternates(pki: Pki) -> None:
+    # the attribute is built once per certificate: alternating signers must never share one
+    signers = [Signer(pki.ec_signer.cert, pki.ec_signer.key), Signer(pki.rsa_signer.cert, pki.rsa_signer.key)]
+    for round_ in range(3):
+        for signer in signers:
+            content = f"receipt {round_}".encode()
+            verdict = verify_signed(sign_detached(content, signer), detached_content=content)
+            assert verdict.intact, verdict.reasons
+            assert verdict.signer_certificate == signer.certificate
+
+
 def test_content_argument_errors(pki: Pki) -> None:
     signer = Signer(pki.ec_signer.cert, pki.ec_signer.key)
     with pytest.raises(CmsError, match="detached content was given too"):
