@@ -51,7 +51,7 @@ from tendering.bids.models import (
 )
 from tendering.bids.receipts import build_receipt
 from tendering.bids.statements import Statement, verified_statement
-from tendering.bids.uploads import check_not_expired, open_session, owned_open_row, partial_path
+from tendering.bids.uploads import check_not_expired, hold_owned, owned_open_row, partial_path
 from tendering.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tendering.identity.models import Organisation
 from tendering.translog import LogActor, LogEvent
@@ -183,6 +183,7 @@ def _log_version(
             tender=None,  # promise 2: the public entry names no tender and no bidder
             data={"commitment": version.commitment},
         ),
+        nudge=False,  # the receipt is built right after the commit: build_receipt sequences it
     )
     version.log_pending_id = submitted.pending_id
 
@@ -218,29 +219,33 @@ def finalise_upload(
     client: Client,
 ) -> dict[str, Any]:
     """Accept the finished upload as a new bid version; returns the receipt bundle (JSON data)."""
-    with platform.session_factory() as session:
-        upload = owned_open_row(platform, session, upload_id, bidder_id, check_expiry=False)
-        if upload.offset != upload.declared_size:
-            raise Conflict(
-                f"the upload is incomplete: {upload.offset} of {upload.declared_size} bytes received",
-                code="upload-incomplete",
-                offset=upload.offset,
+    with hold_owned(platform, upload_id, bidder_id) as handle:
+        # held from the first read through adoption and recording: no chunk can arrive in between
+        # (upload-busy), and once the session is finished none is accepted at all
+        with platform.session_factory() as session:
+            upload = owned_open_row(platform, session, upload_id, bidder_id, check_expiry=False)
+            if upload.offset != upload.declared_size:
+                raise Conflict(
+                    f"the upload is incomplete: {upload.offset} of {upload.declared_size} bytes received",
+                    code="upload-incomplete",
+                    offset=upload.offset,
+                )
+            tender = open_tender(session, upload.tender_id, platform.clock.now())
+            check_not_expired(platform, upload)
+            opening = opening_certificate_of(session, tender)
+            check_eligible(session, tender, bidder_id)
+            statement = verified_statement(
+                platform,
+                session,
+                statement_raw,
+                signature,
+                expected_type=SUBMISSION_TYPE,
+                bidder_id=bidder_id,
             )
-        tender = open_tender(session, upload.tender_id, platform.clock.now())
-        check_not_expired(platform, upload)
-        opening = opening_certificate_of(session, tender)
-        check_eligible(session, tender, bidder_id)
-        statement = verified_statement(
-            platform, session, statement_raw, signature, expected_type=SUBMISSION_TYPE, bidder_id=bidder_id
-        )
-        uscc = _uscc_of(session, bidder_id)
-        _check_matches(statement, tender_id=tender.id, uscc=uscc, upload=upload)
-        lots = check_lots(tender, statement.lots)
-        _check_fresh_nonce(session, statement.nonce)
-    with upload_state.hold(partial_path(platform, upload.id), upload.id) as handle:
-        # held through adoption and recording: no chunk can arrive in between (upload-busy), and
-        # once the session is finished none is accepted at all
-        upload = open_session(platform, upload_id, bidder_id, check_expiry=False)
+            uscc = _uscc_of(session, bidder_id)
+            _check_matches(statement, tender_id=tender.id, uscc=uscc, upload=upload)
+            lots = check_lots(tender, statement.lots)
+            _check_fresh_nonce(session, statement.nonce)
         _store_envelope(platform, upload, handle, opening)
         try:
             version_id, pending_id = _record_submission(

@@ -115,15 +115,20 @@ class TransparencyLog:
 
     # Writing ---------------------------------------------------------------------------------
 
-    def submit(self, session: Session, event: LogEvent) -> Submitted:
+    def submit(self, session: Session, event: LogEvent, *, nudge: bool = True) -> Submitted:
         """Queue ``event`` in ``session``'s transaction; it is logged only if that transaction commits.
 
         ``event.data`` must hold hashes, counts, ids and commitments only: never confidential content.
-        Raises :class:`~tendering.errors.InvalidInput` for a malformed event.
+        Raises :class:`~tendering.errors.InvalidInput` for a malformed event. ``nudge=False`` is for a
+        caller that calls :meth:`wait_integrated` as soon as the transaction commits (a receipt): it
+        sequences the entry itself, so waking the sequencer task too would only add an empty pass
+        (should the caller die in between, the maintenance round's log sequencer integrates the entry).
         """
-        return self.submit_many(session, [event])[0]
+        return self.submit_many(session, [event], nudge=nudge)[0]
 
-    def submit_many(self, session: Session, events: Iterable[LogEvent]) -> list[Submitted]:
+    def submit_many(
+        self, session: Session, events: Iterable[LogEvent], *, nudge: bool = True
+    ) -> list[Submitted]:
         """Queue several events in ``session``'s transaction, in order (one bulk insert)."""
         now = self.clock.now()
         prepared = [prepare_entry(event, now) for event in events]
@@ -142,7 +147,7 @@ class TransparencyLog:
         ]
         returned = bulk_insert(session, table_of(LogPending), rows, returning=("id", "salt"))
         ids = {bytes(salt): pending_id for pending_id, salt in returned}  # salts are unique random bytes
-        if self.trigger_task:
+        if self.trigger_task and nudge:
             self._trigger_after_commit(session)
         return [Submitted(ids[p.salt], p.entry, leaf_hash(p.entry)) for p in prepared]
 

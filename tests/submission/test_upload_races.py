@@ -76,41 +76,30 @@ def _chunk(platform: Platform, parties: Parties, upload_id: uuid.UUID, offset: i
 
 
 @pytest.mark.parametrize("same_bytes", [True, False])
-def test_a_chunk_that_loaded_the_row_before_another_committed_compares_what_was_acknowledged(
+def test_a_chunk_reads_its_row_only_once_it_holds_the_upload_and_compares_what_was_acknowledged(
     platform: Platform,
     parties: Parties,
     tender: OpenTender,
     monkeypatch: pytest.MonkeyPatch,
     same_bytes: bool,
 ) -> None:
-    """The retry loads offset 0, the first send commits offset 1000, then the retry gets the upload."""
+    """No chunk can act on an offset loaded before another chunk committed: the only read of the
+    session row happens under the hold; a late re-send of acknowledged bytes is then compared."""
     envelope = sealed(tender.opening, b"q" * 3000)
     upload = _upload(platform, parties, tender, envelope)
-    loaded, committed = threading.Event(), threading.Event()
     real_open = uploads.open_session
-    first_call = [True]
+    held_at_read: list[bool] = []
 
-    def stale_open(*args: Any, **kwargs: Any) -> Any:
-        row = real_open(*args, **kwargs)
-        if first_call[0]:  # the retry's first look, before it holds the upload
-            first_call[0] = False
-            loaded.set()
-            assert committed.wait(30)
-        return row
+    def watched_open(*args: Any, **kwargs: Any) -> Any:
+        held_at_read.append(upload_state._thread_lock(upload.id).locked())
+        return real_open(*args, **kwargs)
 
-    monkeypatch.setattr(uploads, "open_session", stale_open)
-    retried = envelope[:1000] if same_bytes else b"Y" * 1000
-    outcome: list[Any] = []
-    retry = threading.Thread(
-        target=lambda: outcome.append(_chunk(platform, parties, upload.id, 0, retried)), daemon=True
-    )
-    retry.start()
-    assert loaded.wait(30)
+    monkeypatch.setattr(uploads, "open_session", watched_open)
     first = _chunk(platform, parties, upload.id, 0, envelope[:1000])
     assert isinstance(first, UploadStatus) and first.offset == 1000
-    committed.set()
-    retry.join(30)
-    (late,) = outcome
+    retried = envelope[:1000] if same_bytes else b"Y" * 1000
+    late = _chunk(platform, parties, upload.id, 0, retried)  # the retry of a send whose answer was lost
+    assert held_at_read == [True, True]  # one read per chunk, each with the upload held
     if same_bytes:
         assert isinstance(late, UploadStatus) and late.offset == 1000  # harmless
     else:
@@ -186,6 +175,9 @@ def test_a_chunk_or_finalisation_while_another_worker_holds_the_upload_is_busy(
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         busy = send_chunk(app_client, bidder, upload_id, len(envelope) - 10, envelope[-10:])
         assert busy.status_code == 409 and busy.json()["code"] == "upload-busy"
+        # another bidder learns nothing, not even that the upload is busy
+        stranger = send_chunk(app_client, bidders[1], upload_id, len(envelope) - 10, envelope[-10:])
+        assert stranger.status_code == 404, stranger.text
     finally:
         assert holder.stdin is not None
         holder.stdin.write("\n")
@@ -201,6 +193,10 @@ def test_a_chunk_or_finalisation_while_another_worker_holds_the_upload_is_busy(
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         busy = app_client.post(f"/bids/uploads/{upload_id}/finalise", json=body, headers=bidder.headers)
         assert busy.status_code == 409 and busy.json()["code"] == "upload-busy"
+        stranger = app_client.post(
+            f"/bids/uploads/{upload_id}/finalise", json=body, headers=bidders[1].headers
+        )
+        assert stranger.status_code == 404, stranger.text
     finally:
         assert holder.stdin is not None
         holder.stdin.write("\n")

@@ -90,6 +90,22 @@ def test_one_sequencing_nudge_per_committed_transaction(
     assert count(platform, OutboxMessage) == 0  # a nudge costs no second write per transaction
 
 
+def test_a_caller_that_waits_for_integration_itself_sends_no_nudge_and_is_integrated(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    actor = platform.tasks._actors["translog.sequence"]
+    monkeypatch.setattr(actor, "send", lambda *a, **k: sent.append("translog.sequence"))
+    platform.translog.checkpoint()
+    with platform.transaction() as session:
+        submitted = platform.translog.submit(session, bid_event(1), nudge=False)
+    assert sent == []
+    assert count(platform, LogPending) == 1  # pending until someone sequences: here the waiter
+    index = platform.translog.wait_integrated(submitted.pending_id)
+    assert index == platform.translog.checkpoint().size - 1
+    assert count(platform, LogPending) == 0
+
+
 def test_task_sequences_after_commit(platform: Platform) -> None:
     platform.translog.checkpoint()
     platform.tasks.start_worker(threads=1)
