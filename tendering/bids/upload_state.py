@@ -98,16 +98,25 @@ def _still_named(path: Path, handle: BinaryIO) -> bool:
     return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
-def running_digest(handle: BinaryIO, upload_id: uuid.UUID, offset: int) -> _Hash:
-    """A SHA-256 state over the first ``offset`` bytes of the partial file (a copy: safe to extend).
-
-    Taken from this process's running state when it covers exactly ``offset``; otherwise computed
-    from the file (the catch-up after a restart or a chunk received by another worker).
-    """
+def cached_digest(upload_id: uuid.UUID, offset: int) -> _Hash | None:
+    """A copy of this process's running state if it covers exactly ``offset`` bytes, else None."""
     with _GUARD:
         state = _STATES.get(upload_id)
         if state is not None and state.offset == offset:
             return state.digest.copy()
+    return None
+
+
+def running_digest(handle: BinaryIO, upload_id: uuid.UUID, offset: int) -> _Hash:
+    """A SHA-256 state over the first ``offset`` bytes of the partial file (a copy: safe to extend).
+
+    Taken from this process's running state when it covers exactly ``offset`` (:func:`cached_digest`);
+    otherwise computed from the file (the catch-up after a restart or a chunk received by another
+    worker).
+    """
+    cached = cached_digest(upload_id, offset)
+    if cached is not None:
+        return cached
     digest = sha256()
     handle.seek(0)
     left = offset

@@ -252,12 +252,17 @@ async def write_chunk(
         if offset < 0 or offset > row.offset:
             raise _offset_mismatch(row.offset, offset)
         started = platform.clock.now()
-        digest = await anyio.to_thread.run_sync(
-            upload_state.running_digest, handle, upload_id, row.offset, limiter=_FILE_THREADS
-        )
+        digest = upload_state.cached_digest(upload_id, row.offset)  # the usual case: no file work
+        if digest is None:
+            digest = await anyio.to_thread.run_sync(
+                upload_state.running_digest, handle, upload_id, row.offset, limiter=_FILE_THREADS
+            )
         writer = _ChunkWriter(handle, row, offset, digest)
-        interrupted = await _receive(writer, body, platform.settings.bids.max_chunk_bytes)
-        new = await anyio.to_thread.run_sync(_record_offset, platform, row, writer.position, offset, started)
+        pending, interrupted = await _receive(writer, body, platform.settings.bids.max_chunk_bytes)
+        # one trip to a thread for the rest: last writes, fsync, then the new offset recorded
+        new = await anyio.to_thread.run_sync(
+            _finish, platform, writer, pending, row, started, limiter=_FILE_THREADS
+        )
         if writer.position > row.offset:
             upload_state.install(upload_id, writer.position, digest)  # only once the offset is recorded
     if interrupted is not None:
@@ -325,8 +330,25 @@ class _ChunkWriter:
             _DROP_FROM_CACHE(self.handle.fileno(), self.offset, self.position - self.offset, _DONTNEED)
 
 
-async def _receive(writer: _ChunkWriter, body: AsyncIterator[bytes], limit: int) -> Exception | None:
-    """Stream ``body`` through ``writer`` off the event loop; returns the error that cut it short."""
+def _finish(
+    platform: Platform,
+    writer: _ChunkWriter,
+    pending: list[bytes],
+    row: UploadSession,
+    started: datetime,
+) -> UploadStatus:
+    """Write what is left of the chunk, make it durable, then record the new offset (in a thread)."""
+    writer.write_all(pending)
+    writer.sync()
+    return _record_offset(platform, row, writer.position, writer.offset, started)
+
+
+async def _receive(
+    writer: _ChunkWriter, body: AsyncIterator[bytes], limit: int
+) -> tuple[list[bytes], Exception | None]:
+    """Stream ``body`` through ``writer`` off the event loop, a block at a time.
+
+    Returns the pieces not yet written (for :func:`_finish`) and the error that cut the body short."""
     pending: list[bytes] = []  # gathered by reference: copying them into one buffer costs more than the hash
     gathered = 0
     received = 0
@@ -354,10 +376,7 @@ async def _receive(writer: _ChunkWriter, body: AsyncIterator[bytes], limit: int)
         raise
     except Exception as exc:  # noqa: BLE001 - a dropped connection: keep what arrived
         interrupted = exc
-    if pending:
-        await anyio.to_thread.run_sync(writer.write_all, pending, limiter=_FILE_THREADS)
-    await anyio.to_thread.run_sync(writer.sync, limiter=_FILE_THREADS)
-    return interrupted
+    return pending, interrupted
 
 
 def _record_offset(
