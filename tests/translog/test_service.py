@@ -72,12 +72,16 @@ def test_submit_inside_outer_rolled_back_transaction(platform: Platform, db_sess
     assert count(platform, LogPending) == 0
 
 
-def test_one_sequencing_nudge_per_committed_transaction(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def nudges(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sequencer nudges sent (instead of sending them)."""
     sent: list[str] = []
     actor = platform.tasks._actors["translog.sequence"]
     monkeypatch.setattr(actor, "send", lambda *a, **k: sent.append("translog.sequence"))
+    return sent
+
+
+def test_one_sequencing_nudge_per_committed_transaction(platform: Platform, nudges: list[str]) -> None:
     with platform.transaction() as session:
         for n in range(5):
             platform.translog.submit(session, bid_event(n))
@@ -86,20 +90,17 @@ def test_one_sequencing_nudge_per_committed_transaction(
     with pytest.raises(RuntimeError), platform.transaction() as session:
         platform.translog.submit(session, bid_event(10))
         raise RuntimeError("rolled back: no nudge")
-    assert sent == ["translog.sequence", "translog.sequence"]
+    assert nudges == ["translog.sequence", "translog.sequence"]
     assert count(platform, OutboxMessage) == 0  # a nudge costs no second write per transaction
 
 
 def test_a_caller_that_waits_for_integration_itself_sends_no_nudge_and_is_integrated(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch
+    platform: Platform, nudges: list[str]
 ) -> None:
-    sent: list[str] = []
-    actor = platform.tasks._actors["translog.sequence"]
-    monkeypatch.setattr(actor, "send", lambda *a, **k: sent.append("translog.sequence"))
     platform.translog.checkpoint()
     with platform.transaction() as session:
         submitted = platform.translog.submit(session, bid_event(1), nudge=False)
-    assert sent == []
+    assert nudges == []
     assert count(platform, LogPending) == 1  # pending until someone sequences: here the waiter
     index = platform.translog.wait_integrated(submitted.pending_id)
     assert index == platform.translog.checkpoint().size - 1
