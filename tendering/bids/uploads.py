@@ -280,7 +280,6 @@ class _ChunkWriter:
     """
 
     def __init__(self, handle: BinaryIO, row: UploadSession, offset: int, digest: _Hash) -> None:
-        self.handle = handle
         self.fd = handle.fileno()
         self.acknowledged = row.offset
         self.declared_size = row.declared_size
@@ -317,17 +316,16 @@ class _ChunkWriter:
         self.digest.update(data)
 
     def sync(self) -> None:
-        """Flush and fsync what was written (before the offset is recorded), then drop it from the cache.
+        """Fsync what was written (before the offset is recorded), then drop it from the page cache.
 
         A sealed envelope is not read again until the opening, so once the chunk is on disk its pages
         are handed back (``POSIX_FADV_DONTNEED``) instead of filling the page cache: keeping gigabytes of
         them evicts what the server does read, and on virtual machines writes into an ever-growing
         cache cost several times the CPU of writes into pages just freed (bench/README.md).
         """
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
+        os.fsync(self.fd)
         if _DROP_FROM_CACHE is not None and self.position > self.offset:
-            _DROP_FROM_CACHE(self.handle.fileno(), self.offset, self.position - self.offset, _DONTNEED)
+            _DROP_FROM_CACHE(self.fd, self.offset, self.position - self.offset, _DONTNEED)
 
 
 def _finish(
@@ -349,7 +347,7 @@ async def _receive(
     """Stream ``body`` through ``writer`` off the event loop, a block at a time.
 
     Returns the pieces not yet written (for :func:`_finish`) and the error that cut the body short."""
-    pending: list[bytes] = []  # gathered by reference: copying them into one buffer costs more than the hash
+    pending: list[bytes] = []  # by reference here; the writer copies them into its reused block
     gathered = 0
     received = 0
     interrupted: Exception | None = None

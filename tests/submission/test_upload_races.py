@@ -260,6 +260,33 @@ def test_a_chunk_in_many_pieces_past_the_write_block_is_written_and_hashed_in_or
     assert upload_state._STATES[status.id].digest.hexdigest() == hashlib.sha256(envelope).hexdigest()
 
 
+def test_a_chunk_is_dropped_from_the_page_cache_only_after_it_is_fsynced(
+    platform: Platform, parties: Parties, tender: OpenTender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    envelope = sealed(tender.opening, os.urandom(50_000))
+    status = _upload(platform, parties, tender, envelope)
+    calls: list[tuple[Any, ...]] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(uploads.os, "fsync", lambda fd: (calls.append(("fsync",)), real_fsync(fd)))
+    monkeypatch.setattr(
+        uploads, "_DROP_FROM_CACHE", lambda fd, at, length, advice: calls.append((at, length, advice))
+    )
+    first = anyio.run(write_chunk, platform, status.id, parties.tenderers[0], 0, _body(envelope[:20_000]))
+    resent = anyio.run(
+        write_chunk, platform, status.id, parties.tenderers[0], 15_000, _body(envelope[15_000:])
+    )
+    assert first.offset == 20_000 and resent.offset == len(envelope)
+    dontneed = os.POSIX_FADV_DONTNEED
+    # each chunk's whole range, re-sent overlap included, and never before its fsync
+    assert calls == [
+        ("fsync",),
+        (0, 20_000, dontneed),
+        ("fsync",),
+        (15_000, len(envelope) - 15_000, dontneed),
+    ]
+    assert partial_path(platform, status.id).read_bytes() == envelope
+
+
 def test_the_finalisation_needs_no_second_read_of_the_envelope(
     app_client: TestClient,  # type: ignore[type-arg]
     platform: Platform,
