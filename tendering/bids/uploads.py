@@ -14,6 +14,8 @@ upload's running SHA-256, so the finalisation never reads the envelope again. Se
 
 from __future__ import annotations
 
+import errno
+import mmap
 import os
 import re
 import threading
@@ -49,16 +51,40 @@ _FILE_THREADS = anyio.CapacityLimiter(16)
 #: ``os.posix_fadvise`` where the platform has it (not on macOS or Windows: there the cache keeps them).
 _DROP_FROM_CACHE = getattr(os, "posix_fadvise", None)
 _DONTNEED = getattr(os, "POSIX_FADV_DONTNEED", 0)
+#: ``os.O_DIRECT`` where the platform has it (Linux, the BSDs; not macOS or Windows): whole blocks are
+#: then written straight from the block buffer to the disk, bypassing the page cache.
+_O_DIRECT: int | None = getattr(os, "O_DIRECT", None)
+#: File offsets, lengths and buffer addresses of direct writes are multiples of this (4096 covers disks
+#: with 512- and 4096-byte sectors; the block buffer is page-aligned).
+_DIRECT_ALIGN = 4096
 _BLOCKS = threading.local()
 
 
 def _block_buffer() -> memoryview:
     """This thread's reusable block buffer (one per worker thread that has written chunks; at most
-    ``_FILE_THREADS`` of them in use at once)."""
+    ``_FILE_THREADS`` of them in use at once), page-aligned (an anonymous mapping) for direct writes."""
     block: memoryview | None = getattr(_BLOCKS, "buffer", None)
     if block is None:
-        block = _BLOCKS.buffer = memoryview(bytearray(_WRITE_BLOCK))
+        block = _BLOCKS.buffer = memoryview(mmap.mmap(-1, _WRITE_BLOCK))
     return block
+
+
+def _open_direct(path: Path, held: int) -> int | None:
+    """A second descriptor of the held partial file for direct writes, or None where there is none.
+
+    None when the platform or the file system has no direct I/O (tmpfs before Linux 6.6, for one),
+    or when ``path`` no longer names the held file (the expiry sweep removed it meanwhile)."""
+    if _O_DIRECT is None:
+        return None
+    try:
+        fd = os.open(path, os.O_WRONLY | _O_DIRECT)
+    except OSError:
+        return None
+    named, ours = os.fstat(fd), os.fstat(held)
+    if (named.st_dev, named.st_ino) != (ours.st_dev, ours.st_ino):
+        os.close(fd)
+        return None
+    return fd
 
 
 @dataclass(frozen=True)
@@ -257,7 +283,8 @@ async def write_chunk(
             digest = await anyio.to_thread.run_sync(
                 upload_state.running_digest, handle, upload_id, row.offset, limiter=_FILE_THREADS
             )
-        writer = _ChunkWriter(handle, row, offset, digest)
+        writer = _ChunkWriter(handle, partial_path(platform, upload_id), row, offset, digest)
+        held.callback(writer.close)
         pending, interrupted = await _receive(writer, body, platform.settings.bids.max_chunk_bytes)
         # one trip to a thread for the rest: last writes, fsync, then the new offset recorded
         new = await anyio.to_thread.run_sync(
@@ -276,21 +303,39 @@ class _ChunkWriter:
     The new bytes are copied into this thread's block buffer (warm memory, reused) and written and
     hashed a block at a time: one ``pwrite`` and one hash update per block instead of two calls per
     request piece, each of which lets go of the interpreter lock and has to win it back. Writes are
-    positional on the file descriptor, so the buffered handle never holds written data.
+    positional on file descriptors, so the buffered handle never holds written data.
+
+    Whole aligned blocks go through a second descriptor opened with ``O_DIRECT``: the disk reads them
+    from the block buffer, so the kernel neither copies them into the page cache nor writes them back
+    later, the costliest part of receiving a bid on a virtual machine (bench/README.md). What is not
+    aligned (the envelope's last bytes, a chunk resumed at an odd offset) is written through the page
+    cache, and so is everything where direct I/O is refused; the fsync covers both.
     """
 
-    def __init__(self, handle: BinaryIO, row: UploadSession, offset: int, digest: _Hash) -> None:
+    def __init__(self, handle: BinaryIO, path: Path, row: UploadSession, offset: int, digest: _Hash) -> None:
         self.fd = handle.fileno()
+        self.path = path
+        self.direct: int | None = None
+        self._direct_tried = False
+        #: New bytes received but not yet written (they end off an aligned offset), written next time.
+        self.carry = b""
         self.acknowledged = row.offset
         self.declared_size = row.declared_size
         self.offset = offset
         self.position = offset
         self.digest = digest
 
-    def write_all(self, pieces: list[bytes]) -> None:
-        """Compare the part of ``pieces`` below the acknowledged offset, then write and hash the rest."""
+    def write_all(self, pieces: list[bytes], *, last: bool = False) -> None:
+        """Compare the part of ``pieces`` below the acknowledged offset, then write and hash the rest.
+
+        Blocks end on aligned file offsets (the first one shorter if the new bytes start off one), so
+        every block after the first can be written directly. Unless this is the ``last`` call of the
+        chunk, the bytes past the last aligned offset are kept for the next call instead of being
+        written now (fewer than ``_DIRECT_ALIGN``, plus a block that is not full)."""
         block = _block_buffer()
-        filled = 0
+        filled = len(self.carry)
+        block[:filled] = self.carry
+        self.carry = b""
         for piece in pieces:
             view = memoryview(piece)
             overlap = max(0, min(self.acknowledged - self.position, len(view)))
@@ -299,33 +344,72 @@ class _ChunkWriter:
             self.position += len(view)
             view = view[overlap:]
             while view:
-                step = min(len(view), len(block) - filled)
+                at = self.position - len(view) - filled  # the file offset of the block's first byte
+                room = len(block) - at % _DIRECT_ALIGN - filled
+                step = min(len(view), room)
                 block[filled : filled + step] = view[:step]
                 filled += step
                 view = view[step:]
-                if filled == len(block):
-                    self._append(block, self.position - len(view) - filled)
+                if step == room:
+                    self._append(block[:filled], at)
                     filled = 0
-        if filled:
-            self._append(block[:filled], self.position - filled)
+        if not filled:
+            return
+        at = self.position - filled
+        keep = 0 if last else min(filled, (at + filled) % _DIRECT_ALIGN)
+        if filled > keep:
+            self._append(block[: filled - keep], at)
+        if keep:
+            self.carry = bytes(block[filled - keep : filled])
 
     def _append(self, data: memoryview, at: int) -> None:
-        written = 0
+        """Write ``data`` (the start of the block buffer) at ``at``, directly as far as it is aligned."""
+        self.digest.update(data)
+        aligned = len(data) - len(data) % _DIRECT_ALIGN if at % _DIRECT_ALIGN == 0 else 0
+        written = self._write_direct(data[:aligned], at) if aligned and self._direct_fd() is not None else 0
         while written < len(data):
             written += os.pwrite(self.fd, data[written:], at + written)
-        self.digest.update(data)
+
+    def _direct_fd(self) -> int | None:
+        if not self._direct_tried:
+            self._direct_tried = True
+            self.direct = _open_direct(self.path, self.fd)
+        return self.direct
+
+    def _write_direct(self, data: memoryview, at: int) -> int:
+        """Write aligned ``data`` with direct I/O; returns how much was written (the caller writes the
+        rest through the page cache). A refusal (EINVAL: alignment this disk does not take) turns
+        direct writes off for this chunk."""
+        assert self.direct is not None
+        written = 0
+        try:
+            while written < len(data) and written % _DIRECT_ALIGN == 0:
+                written += os.pwrite(self.direct, data[written:], at + written)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            self.close()
+        return written
 
     def sync(self) -> None:
         """Fsync what was written (before the offset is recorded), then drop it from the page cache.
 
-        A sealed envelope is not read again until the opening, so once the chunk is on disk its pages
-        are handed back (``POSIX_FADV_DONTNEED``) instead of filling the page cache: keeping gigabytes of
-        them evicts what the server does read, and on virtual machines writes into an ever-growing
-        cache cost several times the CPU of writes into pages just freed (bench/README.md).
+        The fsync is the file's, whichever descriptor wrote. A sealed envelope is not read again until
+        the opening, so once the chunk is on disk whatever of it the page cache holds (the unaligned
+        writes, the pages read to compare a re-sent overlap) is handed back (``POSIX_FADV_DONTNEED``)
+        instead of filling the page cache: keeping gigabytes of them evicts what the server does read,
+        and on virtual machines writes into an ever-growing cache cost several times the CPU of writes
+        into pages just freed (bench/README.md).
         """
         os.fsync(self.fd)
         if _DROP_FROM_CACHE is not None and self.position > self.offset:
             _DROP_FROM_CACHE(self.fd, self.offset, self.position - self.offset, _DONTNEED)
+
+    def close(self) -> None:
+        """Close the direct descriptor (the held handle is the hold's to close)."""
+        if self.direct is not None:
+            os.close(self.direct)
+            self.direct = None
 
 
 def _finish(
@@ -336,7 +420,7 @@ def _finish(
     started: datetime,
 ) -> UploadStatus:
     """Write what is left of the chunk, make it durable, then record the new offset (in a thread)."""
-    writer.write_all(pending)
+    writer.write_all(pending, last=True)
     writer.sync()
     return _record_offset(platform, row, writer.position, writer.offset, started)
 

@@ -8,6 +8,8 @@ blob store's adoption and the recording, so no chunk can change an adopted envel
 from __future__ import annotations
 
 import base64
+import errno
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -285,6 +287,111 @@ def test_a_chunk_is_dropped_from_the_page_cache_only_after_it_is_fsynced(
         (15_000, len(envelope) - 15_000, dontneed),
     ]
     assert partial_path(platform, status.id).read_bytes() == envelope
+
+
+def _is_direct(fd: int) -> bool:
+    return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & getattr(os, "O_DIRECT", 0))
+
+
+def _direct_io_here(directory: Path) -> bool:
+    if not hasattr(os, "O_DIRECT"):
+        return False
+    probe = directory / "direct-probe"
+    probe.touch()
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_DIRECT))
+    except OSError:
+        return False
+    return True
+
+
+def _recording_pwrite(
+    monkeypatch: pytest.MonkeyPatch, refuse_direct: bool = False
+) -> list[tuple[bool, int, int]]:
+    """Record every pwrite as (direct?, offset, length); optionally refuse direct ones with EINVAL."""
+    writes: list[tuple[bool, int, int]] = []
+    real_pwrite = os.pwrite
+
+    def pwrite(fd: int, data: Any, at: int) -> int:
+        direct = _is_direct(fd)
+        if direct and refuse_direct:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        written = real_pwrite(fd, data, at)
+        writes.append((direct, at, written))
+        return written
+
+    monkeypatch.setattr(uploads.os, "pwrite", pwrite)
+    return writes
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("resumed_at", [0, 777])
+def test_whole_aligned_blocks_go_straight_to_the_disk_and_the_unaligned_rest_through_the_page_cache(
+    platform: Platform,
+    parties: Parties,
+    tender: OpenTender,
+    monkeypatch: pytest.MonkeyPatch,
+    resumed_at: int,
+) -> None:
+    # pieces of an odd size, gathered into several writes per chunk: what ends off an aligned offset
+    # waits for the next write, so only a resumed chunk's first block and the envelope's last bytes
+    # (here also a re-sent overlap, compared, not written) miss the direct path
+    if not _direct_io_here(partial_path(platform, uuid.uuid4()).parent):
+        pytest.skip("the upload directory's file system has no direct I/O")
+    align = uploads._DIRECT_ALIGN
+    envelope = sealed(tender.opening, os.urandom(uploads._WRITE_BLOCK * 3 + 12_345))
+    status = _upload(platform, parties, tender, envelope)
+    if resumed_at:
+        _chunk(platform, parties, status.id, 0, envelope[:resumed_at])
+    writes = _recording_pwrite(monkeypatch)
+    descriptors = _open_descriptors()
+    start = max(0, resumed_at - 100)
+    rest = envelope[start:]
+    pieces = [rest[i : i + 65_521] for i in range(0, len(rest), 65_521)]
+    done = anyio.run(write_chunk, platform, status.id, parties.tenderers[0], start, _body(*pieces))
+    assert done.offset == len(envelope)
+    aligned_end = len(envelope) - len(envelope) % align
+    first_direct = uploads._WRITE_BLOCK if resumed_at else 0  # a resumed chunk's first block ends there
+    direct = sorted((at, length) for is_direct, at, length in writes if is_direct)
+    buffered = sorted((at, length) for is_direct, at, length in writes if not is_direct)
+    assert all(at % align == 0 and length % align == 0 for at, length in direct)
+    assert direct[0][0] == first_direct
+    assert sum(length for _, length in direct) == aligned_end - first_direct
+    expected_buffered = [(aligned_end, len(envelope) - aligned_end)]
+    if resumed_at:
+        expected_buffered.insert(0, (resumed_at, first_direct - resumed_at))
+    assert buffered == expected_buffered
+    assert _open_descriptors() == descriptors  # the direct descriptor is closed with the chunk
+    assert partial_path(platform, status.id).read_bytes() == envelope
+    assert upload_state._STATES[status.id].digest.hexdigest() == hashlib.sha256(envelope).hexdigest()
+
+
+@pytest.mark.parametrize("refusal", ["no-direct-io", "write-refused"])
+def test_where_direct_writes_are_refused_the_chunk_goes_through_the_page_cache_whole(
+    platform: Platform,
+    parties: Parties,
+    tender: OpenTender,
+    monkeypatch: pytest.MonkeyPatch,
+    refusal: str,
+) -> None:
+    if refusal == "no-direct-io":
+        monkeypatch.setattr(uploads, "_O_DIRECT", None)  # macOS, Windows
+    elif not _direct_io_here(partial_path(platform, uuid.uuid4()).parent):
+        pytest.skip("the upload directory's file system has no direct I/O")
+    envelope = sealed(tender.opening, os.urandom(uploads._WRITE_BLOCK * 2 + 12_345))
+    status = _upload(platform, parties, tender, envelope)
+    writes = _recording_pwrite(monkeypatch, refuse_direct=refusal == "write-refused")
+    descriptors = _open_descriptors()
+    done = anyio.run(write_chunk, platform, status.id, parties.tenderers[0], 0, _body(envelope))
+    assert done.offset == len(envelope)
+    assert not any(is_direct for is_direct, _, _ in writes)
+    assert sum(length for _, _, length in writes) == len(envelope)
+    assert _open_descriptors() == descriptors
+    assert partial_path(platform, status.id).read_bytes() == envelope
+    assert upload_state._STATES[status.id].digest.hexdigest() == hashlib.sha256(envelope).hexdigest()
 
 
 def test_the_finalisation_needs_no_second_read_of_the_envelope(
