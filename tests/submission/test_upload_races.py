@@ -246,9 +246,9 @@ def test_a_chunk_in_many_pieces_past_the_write_block_is_written_and_hashed_in_or
 ) -> None:
     # pieces are gathered by reference into write blocks: their order, a block boundary inside a
     # piece and a re-sent overlap must all come out as the envelope's bytes and digest
-    envelope = sealed(tender.opening, os.urandom(uploads._WRITE_BLOCK * 2 + 12_345))
+    envelope = sealed(tender.opening, os.urandom(uploads._GATHER * 2 + 12_345))
     status = _upload(platform, parties, tender, envelope)
-    cut = uploads._WRITE_BLOCK + 777
+    cut = uploads._GATHER + uploads._WRITE_BLOCK + 777
     head = envelope[:cut]
     pieces = [head[i : i + 65_521] for i in range(0, cut, 65_521)]
     first = anyio.run(write_chunk, platform, status.id, parties.tenderers[0], 0, _body(*pieces))
@@ -342,7 +342,7 @@ def test_whole_aligned_blocks_go_straight_to_the_disk_and_the_unaligned_rest_thr
     if not _direct_io_here(partial_path(platform, uuid.uuid4()).parent):
         pytest.skip("the upload directory's file system has no direct I/O")
     align = uploads._DIRECT_ALIGN
-    envelope = sealed(tender.opening, os.urandom(uploads._WRITE_BLOCK * 3 + 12_345))
+    envelope = sealed(tender.opening, os.urandom(uploads._GATHER * 2 + 12_345))
     status = _upload(platform, parties, tender, envelope)
     if resumed_at:
         _chunk(platform, parties, status.id, 0, envelope[:resumed_at])
@@ -381,11 +381,12 @@ def test_where_direct_writes_are_refused_the_chunk_goes_through_the_page_cache_w
         monkeypatch.setattr(uploads, "_O_DIRECT", None)  # macOS, Windows
     elif not _direct_io_here(partial_path(platform, uuid.uuid4()).parent):
         pytest.skip("the upload directory's file system has no direct I/O")
-    envelope = sealed(tender.opening, os.urandom(uploads._WRITE_BLOCK * 2 + 12_345))
+    envelope = sealed(tender.opening, os.urandom(uploads._GATHER * 2 + 12_345))
     status = _upload(platform, parties, tender, envelope)
     writes = _recording_pwrite(monkeypatch, refuse_direct=refusal == "write-refused")
     descriptors = _open_descriptors()
-    done = anyio.run(write_chunk, platform, status.id, parties.tenderers[0], 0, _body(envelope))
+    pieces = [envelope[i : i + 65_521] for i in range(0, len(envelope), 65_521)]
+    done = anyio.run(write_chunk, platform, status.id, parties.tenderers[0], 0, _body(*pieces))
     assert done.offset == len(envelope)
     assert not any(is_direct for is_direct, _, _ in writes)
     assert sum(length for _, _, length in writes) == len(envelope)
