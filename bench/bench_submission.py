@@ -20,8 +20,10 @@ app, behind the same tenderer guard, that reads and discards the chunks and answ
 with a constant. Printed: for small bids and then 20 MB bids, ``--rounds`` pairs of a no-op round and a
 real round back to back (each real round replaces every bidder's bid), submissions/s for both and the
 ratio of each pair, then the median ratio (target >= 0.5x); pairing keeps a shared machine's drift out
-of the ratio. Then a count in the database: every bidder has exactly one bid with exactly one version
-per real round - none lost, none duplicated. No assertions on time.
+of the ratio, and every pair uploads envelopes sealed afresh, so the blob store never already holds
+one. Then a count in the database: every bidder has exactly one bid with exactly one version per real
+round - none lost, none duplicated - and the application processes' peak resident memory.
+No assertions on time.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import asyncio
 import base64
 import functools
 import hashlib
+import io
 import logging
 import multiprocessing
 import os
@@ -182,23 +185,16 @@ def _login(client: httpx.Client, pki: BuiltPki, name: str) -> str:
     return str(answer.json()["token"])
 
 
-def _seal_files(directory: Path, opening: Any, count: int, size: int) -> list[Path]:
+def _seal_files(directory: Path, opening: Any, count: int, size: int, body: bytes) -> list[Path]:
+    """``count`` envelopes of ``size`` plaintext bytes: a bidder's number, then ``body`` (random bytes
+    shared by the phase), each sealed with its own random content key, so no two are alike."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(count):
         path = directory / f"bid-{i}.sealed"
-        plain = directory / "plain.tmp"
-        with plain.open("wb") as handle:
-            handle.write(i.to_bytes(8, "big"))
-            remaining = size - 8
-            while remaining > 0:
-                step = min(remaining, 1 << 20)
-                handle.write(os.urandom(step))
-                remaining -= step
-        with plain.open("rb") as source, path.open("wb") as sink:
-            seal(source, sink, [opening])
+        with path.open("wb") as sink:
+            seal(io.BytesIO(i.to_bytes(8, "big") + body[: size - 8]), sink, [opening])
         paths.append(path)
-    (directory / "plain.tmp").unlink(missing_ok=True)
     return paths
 
 
@@ -425,6 +421,18 @@ def _in_clients(
     return elapsed, sum(r[1] for r in results), sum(r[2] for r in results)
 
 
+def _peak_memory_mib(pid: int | None) -> float | None:
+    """A process's peak resident memory so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 def _warm(_: int) -> int:
     """Nothing: makes the pool start its processes before the clock runs."""
     return os.getpid()
@@ -434,7 +442,7 @@ def _phase(
     label: str,
     bidders: list[Bidder],
     tender_id: uuid.UUID,
-    files: list[Path],
+    sealing: tuple[Path, Any, int],
     pki: BuiltPki,
     clients: tuple[ProcessPoolExecutor, int],
     rounds: int,
@@ -442,14 +450,20 @@ def _phase(
     """``rounds`` pairs of a no-op round and a real round, back to back; the ratio is their median.
 
     Pairing each real round with a no-op round just before it keeps slow drift of a shared machine
-    (other tenants, page cache, the database growing) out of the ratio; every real round is one
-    more version of every bidder's bid, signed with a fresh statement."""
+    (other tenants, page cache, the database growing) out of the ratio. Every pair uploads envelopes
+    sealed afresh (``sealing``: directory, opening certificate, size), as a bidder replacing its bid
+    does, so no real round meets a blob the store already holds; every real round is one more version
+    of every bidder's bid, signed with a fresh statement."""
+    directory, opening, size = sealing
+    body = os.urandom(size)
     ratios = []
     for number in range(1, rounds + 1):
+        files = _seal_files(directory / f"round-{number}", opening, len(bidders), size, body)
         bodies = [_statement(pki, b, tender_id, f) for b, f in zip(bidders, files, strict=True)]
         rounds_run = {}
         for base in ("/bench/noop-uploads", "/bids/uploads"):
             rounds_run[base] = _in_clients(clients, base, bidders, tender_id, files, bodies)
+        shutil.rmtree(directory / f"round-{number}")  # the stored copies are in the blob store
         (noop_time, noop_ok, noop_retries), (real_time, real_ok, real_retries) = rounds_run.values()
         noop_rate, real_rate = noop_ok / noop_time, real_ok / real_time
         ratios.append(real_rate / noop_rate)
@@ -520,28 +534,30 @@ def main() -> None:
             f"{args.server_processes} application processes (bidders spread round-robin), "
             f"{args.client_processes} client processes, {os.cpu_count()} CPUs"
         )
-        print(f"sealing {args.bidders} small ({args.small_kib} KiB) and {args.large_mib} MiB envelopes ...")
-        small = _seal_files(work / "small", opening, args.bidders, args.small_kib << 10)
         _phase(
             f"small bids ({args.small_kib} KiB), {args.bidders} concurrent",
             bidders,
             tender_id,
-            small,
+            (work / "small", opening, args.small_kib << 10),
             pki,
             clients,
             args.rounds,
         )
-        large = _seal_files(work / "large", opening, args.bidders, args.large_mib << 20)
         _phase(
             f"{args.large_mib} MiB bids, {args.bidders} concurrent",
             bidders,
             tender_id,
-            large,
+            (work / "large", opening, args.large_mib << 20),
             pki,
             clients,
             args.rounds,
         )
         pool.shutdown()
+        peaks = [_peak_memory_mib(process.pid) for process in servers]
+        if all(peak is not None for peak in peaks):
+            print(
+                f"application processes' peak resident memory (VmHWM): {', '.join(f'{p:.0f} MiB' for p in peaks)}"
+            )
         for process in servers:
             process.terminate()  # SIGTERM: uvicorn's graceful shutdown, as for a deployed process
         for process in servers:
