@@ -117,16 +117,20 @@ class UploadStatus:
         }
 
 
+def _upload_dir_of(platform: Platform) -> Path:
+    return platform.settings.bids.upload_dir or platform.settings.data_dir / "uploads"
+
+
 def upload_dir(platform: Platform) -> Path:
-    """Where partial uploads live."""
-    directory = platform.settings.bids.upload_dir or platform.settings.data_dir / "uploads"
+    """Where partial uploads live (made if missing)."""
+    directory = _upload_dir_of(platform)
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
 
 def partial_path(platform: Platform, upload_id: uuid.UUID) -> Path:
-    """The partial file of an upload session."""
-    return upload_dir(platform) / f"{upload_id}.part"
+    """The partial file of an upload session (its directory is made when a session is created)."""
+    return _upload_dir_of(platform) / f"{upload_id}.part"
 
 
 def _status(row: UploadSession) -> UploadStatus:
@@ -182,6 +186,7 @@ def create_upload(
             user_agent=(user_agent or "")[:300] or None,
         )
         session.add(row)
+    upload_dir(platform)  # made here, so chunks and finalisations only open files in it
     partial_path(platform, row.id).touch()
     return _status(row)
 
@@ -270,9 +275,10 @@ async def write_chunk(
     upload is held (:func:`upload_state.hold`), so a chunk never acts on an offset it loaded before
     another chunk committed; anyone but the owner is told NotFound, even while the upload is busy.
     """
+    path = partial_path(platform, upload_id)
     with ExitStack() as held:
         try:
-            handle = held.enter_context(upload_state.hold(partial_path(platform, upload_id), upload_id))
+            handle = held.enter_context(upload_state.hold(path, upload_id))
         except Conflict:  # busy: but only its owner may learn even that much about an upload
             await anyio.to_thread.run_sync(open_session, platform, upload_id, bidder_id)
             raise
@@ -288,7 +294,7 @@ async def write_chunk(
             digest = await anyio.to_thread.run_sync(
                 upload_state.running_digest, handle, upload_id, row.offset, limiter=_FILE_THREADS
             )
-        writer = _ChunkWriter(handle, partial_path(platform, upload_id), row, offset, digest)
+        writer = _ChunkWriter(handle, path, row, offset, digest)
         held.callback(writer.close)
         pending, interrupted = await _receive(writer, body, platform.settings.bids.max_chunk_bytes)
         # one trip to a thread for the rest: last writes, fsync, then the new offset recorded

@@ -269,7 +269,12 @@ def test_a_chunk_is_dropped_from_the_page_cache_only_after_it_is_fsynced(
     status = _upload(platform, parties, tender, envelope)
     calls: list[tuple[Any, ...]] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(uploads.os, "fsync", lambda fd: (calls.append(("fsync",)), real_fsync(fd)))
+
+    def fsync(fd: int) -> None:
+        calls.append(("fsync",))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(
         uploads, "_DROP_FROM_CACHE", lambda fd, at, length, advice: calls.append((at, length, advice))
     )
@@ -320,7 +325,7 @@ def _recording_pwrite(
         writes.append((direct, at, written))
         return written
 
-    monkeypatch.setattr(uploads.os, "pwrite", pwrite)
+    monkeypatch.setattr(os, "pwrite", pwrite)
     return writes
 
 
@@ -339,7 +344,7 @@ def test_whole_aligned_blocks_go_straight_to_the_disk_and_the_unaligned_rest_thr
     # pieces of an odd size, gathered into several writes per chunk: what ends off an aligned offset
     # waits for the next write, so only a resumed chunk's first block and the envelope's last bytes
     # (here also a re-sent overlap, compared, not written) miss the direct path
-    if not _direct_io_here(partial_path(platform, uuid.uuid4()).parent):
+    if not _direct_io_here(uploads.upload_dir(platform)):
         pytest.skip("the upload directory's file system has no direct I/O")
     align = uploads._DIRECT_ALIGN
     envelope = sealed(tender.opening, os.urandom(uploads._GATHER * 2 + 12_345))
@@ -379,7 +384,7 @@ def test_where_direct_writes_are_refused_the_chunk_goes_through_the_page_cache_w
 ) -> None:
     if refusal == "no-direct-io":
         monkeypatch.setattr(uploads, "_O_DIRECT", None)  # macOS, Windows
-    elif not _direct_io_here(partial_path(platform, uuid.uuid4()).parent):
+    elif not _direct_io_here(uploads.upload_dir(platform)):
         pytest.skip("the upload directory's file system has no direct I/O")
     envelope = sealed(tender.opening, os.urandom(uploads._GATHER * 2 + 12_345))
     status = _upload(platform, parties, tender, envelope)
