@@ -22,7 +22,8 @@ real round back to back (each real round replaces every bidder's bid), submissio
 ratio of each pair, then the median ratio (target >= 0.5x); pairing keeps a shared machine's drift out
 of the ratio, and every pair uploads envelopes sealed afresh, so the blob store never already holds
 one. Then a count in the database: every bidder has exactly one bid with exactly one version per real
-round - none lost, none duplicated - and the application processes' peak resident memory.
+round - none lost, none duplicated - every stored envelope read back against its recorded SHA-256
+and size, and the application processes' peak resident memory.
 No assertions on time.
 """
 
@@ -421,6 +422,18 @@ def _in_clients(
     return elapsed, sum(r[1] for r in results), sum(r[2] for r in results)
 
 
+def _stored_intact(platform: Platform, sha256: str | None, size: int | None) -> bool:
+    """Whether the blob store holds the envelope ``sha256`` with exactly these bytes (read back)."""
+    if sha256 is None or not platform.blobs.exists(sha256):
+        return False
+    digest, length = hashlib.sha256(), 0
+    with platform.blobs.open(sha256) as stored:
+        while piece := stored.read(1 << 20):
+            digest.update(piece)
+            length += len(piece)
+    return digest.hexdigest() == sha256 and length == size
+
+
 def _peak_memory_mib(pid: int | None) -> float | None:
     """A process's peak resident memory so far (Linux ``/proc``; None elsewhere)."""
     try:
@@ -575,6 +588,11 @@ def main() -> None:
             bidders_seen = session.scalar(
                 select(func.count(func.distinct(Bid.bidder_id))).where(Bid.tender_id == tender_id)
             )
+            stored = session.execute(
+                select(BidVersion.envelope_sha256, BidVersion.envelope_size)
+                .join(Bid)
+                .where(Bid.tender_id == tender_id)
+            ).all()
         expected = 2 * args.rounds  # one version per real round of each bid size
         lost_bids = args.bidders - (bids or 0)
         lost_versions = sum(max(0, args.bidders - versions.get(v, 0)) for v in range(1, expected + 1))
@@ -582,6 +600,10 @@ def main() -> None:
         print(
             f"database: {bids} bids from {bidders_seen} bidders, versions {versions} (expected 1..{expected}, "
             f"{args.bidders} each); lost {lost_bids} bids and {lost_versions} versions, duplicated {duplicated}"
+        )
+        intact = sum(_stored_intact(platform, digest, size) for digest, size in stored)
+        print(
+            f"blob store: {intact} of {len(stored)} stored envelopes re-read match their recorded SHA-256 and size"
         )
         platform.close()
     finally:
