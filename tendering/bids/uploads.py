@@ -50,6 +50,11 @@ _WRITE_BLOCK = 1 << 20
 #: gathering 4 MiB instead of 1 MiB per trip raised sealbid's submission rate by about a fifth
 #: (bench/README.md). It bounds what a chunk being received holds in memory: at most this much.
 _GATHER = 4 * _WRITE_BLOCK
+#: Once the chunks being received in this process hold this many gathered bytes between them, each
+#: writes as soon as it has ``_WRITE_BLOCK`` (as with 1 MiB trips), so very many concurrent uploads
+#: hold about this much plus 1 MiB each, not 4 MiB each. (The bench's 100 uploads per process stay
+#: under it: at most 400 MiB.)
+_GATHER_BUDGET = 512 << 20
 #: Threads for chunk file work, apart from the default pool that the synchronous handlers (the
 #: finalisation among them) occupy, so a chunk's writes never queue behind finalisations.
 _FILE_THREADS = anyio.CapacityLimiter(16)
@@ -72,6 +77,33 @@ def _block_buffer() -> memoryview:
     if block is None:
         block = _BLOCKS.buffer = memoryview(mmap.mmap(-1, _WRITE_BLOCK))
     return block
+
+
+class _Gathered:
+    """The request bytes one chunk holds gathered, and (class-wide) what all chunks of this process
+    hold: the two decide when the chunk's next trip to a worker thread is due."""
+
+    _lock = threading.Lock()
+    total = 0
+
+    def __init__(self) -> None:
+        self.held = 0
+
+    def add(self, size: int) -> None:
+        """Count a gathered piece."""
+        with self._lock:
+            _Gathered.total += size
+            self.held += size
+
+    def due(self) -> bool:
+        """Whether to write now: ``_GATHER`` held, or ``_WRITE_BLOCK`` once the process is at its budget."""
+        return self.held >= _GATHER or (self.held >= _WRITE_BLOCK and _Gathered.total >= _GATHER_BUDGET)
+
+    def written(self) -> None:
+        """What this chunk held is written (or dropped): no longer counted."""
+        with self._lock:
+            _Gathered.total -= self.held
+            self.held = 0
 
 
 def _open_direct(path: Path, held: int) -> int | None:
@@ -296,7 +328,10 @@ async def write_chunk(
             )
         writer = _ChunkWriter(handle, path, row, offset, digest)
         held.callback(writer.close)
-        pending, interrupted = await _receive(writer, body, platform.settings.bids.max_chunk_bytes)
+        gathered = _Gathered()
+        held.callback(gathered.written)
+        limit = platform.settings.bids.max_chunk_bytes
+        pending, interrupted = await _receive(writer, body, limit, gathered)
         # one trip to a thread for the rest: last writes, fsync, then the new offset recorded
         new = await anyio.to_thread.run_sync(
             _finish, platform, writer, pending, row, started, limiter=_FILE_THREADS
@@ -437,13 +472,13 @@ def _finish(
 
 
 async def _receive(
-    writer: _ChunkWriter, body: AsyncIterator[bytes], limit: int
+    writer: _ChunkWriter, body: AsyncIterator[bytes], limit: int, gathered: _Gathered
 ) -> tuple[list[bytes], Exception | None]:
-    """Stream ``body`` through ``writer`` off the event loop, ``_GATHER`` bytes at a time.
+    """Stream ``body`` through ``writer`` off the event loop, ``_GATHER`` bytes at a time (or
+    ``_WRITE_BLOCK`` while the process is at ``_GATHER_BUDGET``), counted in ``gathered``.
 
     Returns the pieces not yet written (for :func:`_finish`) and the error that cut the body short."""
     pending: list[bytes] = []  # by reference here; the writer copies them into its reused block
-    gathered = 0
     received = 0
     interrupted: Exception | None = None
     try:
@@ -461,10 +496,11 @@ async def _receive(
                     code="upload-beyond-size",
                 )
             pending.append(piece)
-            gathered += len(piece)
-            if gathered >= _GATHER:
+            gathered.add(len(piece))
+            if gathered.due():
                 await anyio.to_thread.run_sync(writer.write_all, pending, limiter=_FILE_THREADS)
-                pending, gathered = [], 0
+                pending = []
+                gathered.written()
     except SealbidError:
         raise
     except Exception as exc:  # noqa: BLE001 - a dropped connection: keep what arrived

@@ -29,7 +29,7 @@ from tendering.bids import submission, upload_state, uploads
 from tendering.bids.models import BidVersion
 from tendering.bids.submission import Client, finalise_upload
 from tendering.bids.uploads import UploadStatus, create_upload, partial_path, write_chunk
-from tendering.errors import Conflict
+from tendering.errors import Conflict, InvalidInput
 from tendering.platform import Platform
 from tests.submission.conftest import OpenTender
 from tests.submission.helpers import (
@@ -260,6 +260,51 @@ def test_a_chunk_in_many_pieces_past_the_write_block_is_written_and_hashed_in_or
     assert second.offset == len(envelope)
     assert partial_path(platform, status.id).read_bytes() == envelope
     assert upload_state._STATES[status.id].digest.hexdigest() == hashlib.sha256(envelope).hexdigest()
+
+
+@pytest.mark.parametrize("at_budget", [False, True])
+def test_a_chunk_writes_every_gather_and_every_block_once_the_process_is_at_its_budget(
+    platform: Platform,
+    parties: Parties,
+    tender: OpenTender,
+    monkeypatch: pytest.MonkeyPatch,
+    at_budget: bool,
+) -> None:
+    if at_budget:
+        monkeypatch.setattr(uploads, "_GATHER_BUDGET", 0)  # as if many uploads held the budget already
+    envelope = sealed(tender.opening, os.urandom(uploads._GATHER * 2 + 12_345))
+    status = _upload(platform, parties, tender, envelope)
+    trips: list[tuple[int, bool]] = []
+    real_write_all = uploads._ChunkWriter.write_all
+
+    def write_all(writer: Any, pieces: list[bytes], *, last: bool = False) -> None:
+        trips.append((sum(len(piece) for piece in pieces), last))
+        real_write_all(writer, pieces, last=last)
+
+    monkeypatch.setattr(uploads._ChunkWriter, "write_all", write_all)
+    piece = 65_521
+    pieces = [envelope[i : i + piece] for i in range(0, len(envelope), piece)]
+    done = anyio.run(write_chunk, platform, status.id, parties.tenderers[0], 0, _body(*pieces))
+    assert done.offset == len(envelope)
+    due = uploads._WRITE_BLOCK if at_budget else uploads._GATHER
+    between = [size for size, last in trips if not last]
+    assert len(between) == len(envelope) // (-(-due // piece) * piece)
+    assert all(due <= size < due + piece for size in between)
+    assert trips[-1][1] and sum(size for size, _ in trips) == len(envelope)
+    assert uploads._Gathered.total == 0  # nothing of the chunk is counted once it is written
+    assert partial_path(platform, status.id).read_bytes() == envelope
+
+
+def test_a_refused_chunk_leaves_nothing_counted_as_gathered(
+    platform: Platform, parties: Parties, tender: OpenTender
+) -> None:
+    envelope = sealed(tender.opening, os.urandom(uploads._WRITE_BLOCK * 2))
+    status = _upload(platform, parties, tender, envelope)
+    too_long = [envelope[i : i + 65_521] for i in range(0, len(envelope), 65_521)] + [b"beyond"]
+    with pytest.raises(InvalidInput) as refused:
+        anyio.run(write_chunk, platform, status.id, parties.tenderers[0], 0, _body(*too_long))
+    assert refused.value.code == "upload-beyond-size"
+    assert uploads._Gathered.total == 0
 
 
 def test_a_chunk_is_dropped_from_the_page_cache_only_after_it_is_fsynced(
