@@ -94,8 +94,7 @@ def _still_named(path: Path, handle: BinaryIO) -> bool:
         named = path.stat()
     except FileNotFoundError:
         return False
-    held = os.fstat(handle.fileno())
-    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+    return os.path.samestat(named, os.fstat(handle.fileno()))
 
 
 def cached_digest(upload_id: uuid.UUID, offset: int) -> _Hash | None:

@@ -117,8 +117,7 @@ def _open_direct(path: Path, held: int) -> int | None:
         fd = os.open(path, os.O_WRONLY | _O_DIRECT)
     except OSError:
         return None
-    named, ours = os.fstat(fd), os.fstat(held)
-    if (named.st_dev, named.st_ino) != (ours.st_dev, ours.st_ino):
+    if not os.path.samestat(os.fstat(fd), os.fstat(held)):
         os.close(fd)
         return None
     return fd
