@@ -419,6 +419,23 @@ def test_whole_aligned_blocks_go_straight_to_the_disk_and_the_unaligned_rest_thr
     assert upload_state._STATES[status.id].digest.hexdigest() == hashlib.sha256(envelope).hexdigest()
 
 
+def test_no_direct_descriptor_is_opened_for_a_path_that_no_longer_names_the_held_file(
+    platform: Platform,
+) -> None:
+    if not _direct_io_here(uploads.upload_dir(platform)):
+        pytest.skip("the upload directory's file system has no direct I/O")
+    held_path, other = uploads.upload_dir(platform) / "held.part", uploads.upload_dir(platform) / "other.part"
+    held_path.touch()
+    other.touch()
+    with held_path.open("r+b") as held:
+        descriptors = _open_descriptors()
+        assert uploads._open_direct(other, held.fileno()) is None  # e.g. swept and replaced meanwhile
+        assert _open_descriptors() == descriptors
+        direct = uploads._open_direct(held_path, held.fileno())
+        assert direct is not None and _is_direct(direct)
+        os.close(direct)
+
+
 @pytest.mark.parametrize("refusal", ["no-direct-io", "write-refused"])
 def test_where_direct_writes_are_refused_the_chunk_goes_through_the_page_cache_whole(
     platform: Platform,
