@@ -112,12 +112,12 @@ def build_receipt(
                 raise NotFound("no such bid version", code="bid-not-found")
             pending_id = version.log_pending_id
     index = platform.translog.wait_integrated(pending_id)
-    head, proof, entry = platform.translog.receipt_material(index)
     with platform.transaction() as session:
         version = session.get(BidVersion, version_id, with_for_update=True)
         assert version is not None
         if version.receipt is not None:
             return ReceiptBundle.from_json(version.receipt)
+        head, proof, entry = platform.translog.receipt_material(index, session)
         bid = session.get(Bid, version.bid_id)
         assert bid is not None
         version.log_index = index

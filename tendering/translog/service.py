@@ -10,6 +10,7 @@ index at once) integrates pending rows in batches, one transaction and one signe
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 SEQUENCE_TASK: Final = "translog.sequence"
 PAGE_LIMIT: Final = 1000
 """Most entries one :meth:`TransparencyLog.entries` call returns."""
+RECENT_LIMIT: Final = 4096
+"""Most (pending id, index) pairs a process remembers of the entries its own sequencer integrated."""
 
 
 def _range_error(detail: str) -> InvalidInput:
@@ -98,6 +101,10 @@ class TransparencyLog:
         self._signer: NoteSigner | None = None
         self._key_lock = threading.Lock()
         self._sequencer_lock = threading.Lock()
+        #: Pending id -> index of entries this process's sequencer integrated (committed), newest
+        #: last, at most :data:`RECENT_LIMIT`: a waiter finds its entry here without a query. Guarded
+        #: by ``_sequencer_lock``; entries integrated elsewhere are looked up in the database.
+        self._recent: OrderedDict[int, int] = OrderedDict()
 
     # Keys ------------------------------------------------------------------------------------
 
@@ -180,10 +187,19 @@ class TransparencyLog:
                 )
             if result is None:
                 break
+            self._remember(result.size - len(result.pending_ids), result.pending_ids)  # committed
             total += result.count
             if result.count < batch:
                 break
         return total
+
+    def _remember(self, first: int, pending_ids: tuple[int, ...]) -> None:
+        """Record that ``pending_ids`` became entries ``first``, ``first + 1``, ... (lock held)."""
+        recent = self._recent
+        for offset, pending_id in enumerate(pending_ids):
+            recent[pending_id] = first + offset
+        while len(recent) > RECENT_LIMIT:
+            recent.popitem(last=False)
 
     def sequence_now(self) -> Head:
         """Integrate everything pending now and return the new latest checkpoint."""
@@ -194,16 +210,19 @@ class TransparencyLog:
         """Return the index of the entry queued as ``pending_id`` (sequencing it now if needed).
 
         The submitting transaction must have committed; raises :class:`NotFound` otherwise.
+
+        Many submissions wait at once: the first to get the lock integrates everything pending and
+        the others find their entry among those this process just integrated, without a query. One
+        whose entry is still pending sequences it; only one whose entry was integrated by another
+        process (or is unknown) asks the database, once that pass found nothing more to do.
         """
-        index = self._index_of_pending(pending_id)
-        if index is None:
-            # Many submissions wait at once: the first to get the lock integrates everything pending,
-            # the others find their entry integrated when the lock is theirs and sequence nothing.
-            with self._sequencer_lock:
+        with self._sequencer_lock:
+            index = self._recent.pop(pending_id, None)
+            if index is None:
+                self._sequence_locked(None, 1_000_000)
+                index = self._recent.pop(pending_id, None)
+            if index is None:
                 index = self._index_of_pending(pending_id)
-                if index is None:
-                    self._sequence_locked(None, 1_000_000)
-                    index = self._index_of_pending(pending_id)
         if index is None:
             raise NotFound(f"log submission {pending_id} is neither pending nor integrated (rolled back?)")
         return index
@@ -276,17 +295,22 @@ class TransparencyLog:
         with self.session_factory() as session:
             return _inclusion(session, index, tree, head)
 
-    def receipt_material(self, index: int) -> tuple[Head, InclusionProof, StoredEntry]:
+    def receipt_material(
+        self, index: int, session: Session | None = None
+    ) -> tuple[Head, InclusionProof, StoredEntry]:
         """The latest checkpoint, entry ``index``'s inclusion proof in it and the entry, in one session.
 
         What a receipt embeds (:meth:`checkpoint`, :meth:`inclusion_proof`, :meth:`entry` would take
-        four sessions); :class:`NotFound` when ``index`` is not in the log yet.
+        four sessions), read in ``session`` when given (the receipt's own transaction) or in a new one;
+        :class:`NotFound` when ``index`` is not in the log yet.
         """
-        with self.session_factory() as session:
-            head = read_head(session)
-            if head is None or not 0 <= index < head.size:
-                raise NotFound(f"the log has no entry {index} yet")
-            return head, _inclusion(session, index, head.size, head), _stored_entry(session, index)
+        if session is None:
+            with self.session_factory() as own:
+                return self.receipt_material(index, own)
+        head = read_head(session)
+        if head is None or not 0 <= index < head.size:
+            raise NotFound(f"the log has no entry {index} yet")
+        return head, _inclusion(session, index, head.size, head), _stored_entry(session, index)
 
     def inclusion_proof_by_hash(self, leaf: bytes, size: int | None = None) -> InclusionProof:
         """The inclusion proof of the entry whose leaf hash is ``leaf``."""

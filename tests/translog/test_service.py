@@ -13,7 +13,7 @@ from tendering.clock import ManualClock
 from tendering.errors import InvalidInput, NotFound
 from tendering.platform import Platform
 from tendering.tasks import OutboxMessage
-from tendering.translog import LogActor, LogEvent
+from tendering.translog import LogActor, LogEvent, TransparencyLog, service
 from tendering.translog.entries import actor_commitment
 from tendering.translog.models import LogAudit, LogCheckpoint, LogNode, LogPending
 from tests.translog.helpers import all_entries, bid_event, memory_tree, submit_committed
@@ -219,26 +219,100 @@ def test_entry_time_comes_from_the_clock(platform: Platform, clock: ManualClock)
     assert document["v"] == 1 and document["tender"] == "t-0001"
 
 
-def test_a_waiter_whose_entry_another_batch_integrated_runs_no_batch(
+class _Calls:
+    """Counts the sequencer passes and database look-ups of one log (still doing them)."""
+
+    def __init__(self, log: TransparencyLog, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.passes = 0
+        self.lookups = 0
+        sequence, lookup = log._sequence_locked, log._index_of_pending
+
+        def counted_sequence(max_batch: int | None, max_batches: int) -> int:
+            self.passes += 1
+            return sequence(max_batch, max_batches)
+
+        def counted_lookup(pending_id: int) -> int | None:
+            self.lookups += 1
+            return lookup(pending_id)
+
+        monkeypatch.setattr(log, "_sequence_locked", counted_sequence)
+        monkeypatch.setattr(log, "_index_of_pending", counted_lookup)
+
+
+def _indexes(platform: Platform) -> dict[int, int]:
+    with platform.session_factory() as session:
+        return dict(session.execute(select(LogAudit.pending_id, LogAudit.leaf_index)).all())
+
+
+def test_a_waiter_whose_entry_this_process_integrated_neither_sequences_nor_queries(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = platform.translog
+    ids = submit_committed(platform, 3)
+    log.sequence()  # another waiter's batch (or the task) integrated all three
+    calls = _Calls(log, monkeypatch)
+    expected = _indexes(platform)
+    assert [log.wait_integrated(i) for i in ids] == [expected[i] for i in ids] == [1, 2, 3]
+    assert (calls.passes, calls.lookups) == (0, 0)
+    # each is remembered for its one waiter: asked again, the answer comes from the database
+    assert log.wait_integrated(ids[1]) == 2
+    assert calls.lookups == 1
+
+
+def test_a_waiter_whose_entry_is_pending_sequences_it_and_needs_no_query(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = platform.translog
+    log.checkpoint()
+    ids = submit_committed(platform, 2)
+    calls = _Calls(log, monkeypatch)
+    assert log.wait_integrated(ids[1]) == 2
+    assert (calls.passes, calls.lookups) == (1, 0)
+    assert count(platform, LogPending) == 0  # the pass integrated ids[0] too, found without a query
+    assert log.wait_integrated(ids[0]) == 1
+    assert (calls.passes, calls.lookups) == (1, 0)
+
+
+def test_a_waiter_whose_entry_another_process_integrated_finds_it_in_the_database(
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = platform.translog
     ids = submit_committed(platform, 2)
+    other = TransparencyLog(platform.settings, platform.session_factory, platform.clock)
+    other.sequence()  # another server process's sequencer
+    calls = _Calls(log, monkeypatch)
+    assert log.wait_integrated(ids[0]) == _indexes(platform)[ids[0]] == 1
+    assert (calls.passes, calls.lookups) == (1, 1)  # an empty pass, then the look-up
+    assert other.wait_integrated(ids[1]) == 2
+
+
+def test_a_process_remembers_only_the_latest_integrated_entries(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "RECENT_LIMIT", 3)
+    log = platform.translog
+    ids = submit_committed(platform, 5)
     log.sequence()
-    index = log.wait_integrated(ids[1])
-    # The first look (before the lock) misses it, as when another waiter's batch is still running;
-    # the look under the lock finds it integrated, so this waiter must not sequence.
-    answers = iter([None, index])
-    monkeypatch.setattr(log, "_index_of_pending", lambda pending_id: next(answers))
-    batches: list[tuple[object, ...]] = []
+    assert list(log._recent) == ids[2:]  # the oldest two were let go
+    calls = _Calls(log, monkeypatch)
+    assert log.wait_integrated(ids[0]) == 1  # let go: found in the database after an empty pass
+    assert log.wait_integrated(ids[4]) == 5
+    assert (calls.passes, calls.lookups) == (1, 1)
 
-    def batch(*args: object) -> int:
-        batches.append(args)
-        return 0
 
-    monkeypatch.setattr(log, "_sequence_locked", batch)
-    assert log.wait_integrated(ids[1]) == index
-    assert batches == []
+def test_a_rolled_back_submission_is_not_found_after_one_pass(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = platform.translog
+    log.checkpoint()
+    with pytest.raises(RuntimeError), platform.transaction() as session:
+        rolled_back = log.submit(session, bid_event(1)).pending_id
+        raise RuntimeError("the bid could not be recorded")
+    calls = _Calls(log, monkeypatch)
+    with pytest.raises(NotFound, match="neither pending nor integrated"):
+        log.wait_integrated(rolled_back)
+    assert (calls.passes, calls.lookups) == (1, 1)
+    assert log.checkpoint().size == 1  # nothing was integrated for it
 
 
 def test_receipt_material_is_the_entry_with_its_proof_in_the_latest_checkpoint(platform: Platform) -> None:
@@ -250,6 +324,10 @@ def test_receipt_material_is_the_entry_with_its_proof_in_the_latest_checkpoint(p
     assert entry == platform.translog.entry(index)
     assert json.loads(entry.entry)["data"] == bid_event(2).data
     assert verify_inclusion(entry.leaf_hash, index, head.size, proof.proof, head.root).ok
+    with platform.session_factory() as session:  # read in the caller's session, as a receipt does
+        assert platform.translog.receipt_material(index, session) == (head, proof, entry)
+        with pytest.raises(NotFound):
+            platform.translog.receipt_material(head.size, session)
     with pytest.raises(NotFound):
         platform.translog.receipt_material(head.size)  # not in the log yet
     with pytest.raises(NotFound):
