@@ -72,3 +72,39 @@ def test_concurrent_submitters_and_sequencers(platform: Platform) -> None:
     for size, root in checkpoints:
         assert bytes(root) == (memory_tree(raw[:size]).root() if size else EMPTY_ROOT), size
     assert nodes == memory_tree(raw).node_count()
+
+
+def test_concurrent_waiters_in_two_processes_each_get_their_own_index(platform: Platform) -> None:
+    # Receipt waiters in two "processes" (logs with their own engines and memories of what they
+    # integrated): each must get the index its own entry was given, whichever process integrated it.
+    other_engine = make_engine(platform.settings.effective_database_url)
+    other = TransparencyLog(platform.settings, make_session_factory(other_engine), platform.clock)
+    platform.translog.checkpoint()
+    answers: dict[bytes, int] = {}
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def waiter(worker: int, log: TransparencyLog) -> None:
+        try:
+            for n in range(PER_THREAD):
+                with log.session_factory() as session, session.begin():
+                    submitted = log.submit(session, bid_event(worker * 1000 + n), nudge=False)
+                index = log.wait_integrated(submitted.pending_id)
+                with lock:
+                    answers[submitted.entry] = index
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=waiter, args=(w, platform.translog if w % 2 else other))
+        for w in range(THREADS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    other_engine.dispose()
+    assert not errors, errors
+    entries = all_entries(platform)
+    assert len(answers) == THREADS * PER_THREAD
+    assert {entry: index for index, entry, _ in entries[1:]} == answers
